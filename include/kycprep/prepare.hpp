@@ -1,0 +1,103 @@
+// kycprep/prepare.hpp: the whole per-image pipeline.
+//
+//   decode -> orient -> detect -> crop -> resize -> encode -> base64
+//
+// prepare() is a pure function of (bytes, options): it keeps no global
+// state, is safe to call concurrently from many threads, and returns every
+// per-image failure as an error value.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kycprep/decode.hpp"
+#include "kycprep/detect.hpp"
+#include "kycprep/error.hpp"
+#include "kycprep/export.hpp"
+#include "kycprep/image.hpp"
+#include "kycprep/resize.hpp"
+
+namespace kycprep {
+
+/// What to keep of the frame.
+enum class profile : std::uint8_t {
+  document,  ///< the whole frame (ID-card photos)
+  face,      ///< a portrait frame around the largest face
+};
+
+/// Which API the payload is for; sets the byte budget.
+enum class target : std::uint8_t {
+  alibaba,  ///< EkycVerify: raw JPEG <= 600,000 bytes so that base64 < 1 MB
+  tencent,  ///< FaceID: base64 <= 8,000,000 bytes
+};
+
+KYCPREP_API std::string_view to_string(profile p) noexcept;
+KYCPREP_API std::string_view to_string(target t) noexcept;
+
+struct target_preset {
+  std::size_t max_jpeg_bytes = 0;
+  std::size_t max_base64_bytes = 0;
+  output_bounds bounds;
+};
+KYCPREP_API target_preset preset(target t) noexcept;
+
+struct prepare_options {
+  kycprep::profile profile = kycprep::profile::document;
+  kycprep::target target = kycprep::target::alibaba;
+  int short_side = 720;          ///< output short side in pixels
+  int quality = 92;              ///< JPEG quality tried first (91..100)
+  int min_quality = 91;          ///< never encode below this (>= 91)
+  decode_options decode;         ///< limits and corruption policy
+  /// Minimum ratio of decoded pixels to output pixels (per axis) when
+  /// choosing a JPEG shrink-on-load scale: the final filtered resize always
+  /// starts from at least this much more resolution than it produces.
+  double resize_headroom = 1.5;
+  bool want_base64 = true;       ///< also produce the base64 text
+  /// face profile: the detector to use (shared, thread-safe). Required for
+  /// profile::face; see make_default_detector().
+  std::shared_ptr<const face_detector> detector;
+};
+
+/// Per-stage wall time in milliseconds, indexed by kycprep::stage.
+struct stage_timings {
+  std::array<double, 10> ms{};
+  double& operator[](stage s) { return ms[static_cast<std::size_t>(s)]; }
+  double operator[](stage s) const { return ms[static_cast<std::size_t>(s)]; }
+  [[nodiscard]] double total() const;
+};
+
+struct prepared {
+  std::vector<std::uint8_t> jpeg;  ///< the upload JPEG (no metadata segments)
+  std::string base64;              ///< RFC 4648 of jpeg (empty unless want_base64)
+  int width = 0;                   ///< output width
+  int height = 0;                  ///< output height
+  int quality = 0;                 ///< JPEG quality used
+  source_info source;              ///< what the decoder found
+  int upright_width = 0;           ///< input size after orientation
+  int upright_height = 0;
+  rect crop;                       ///< output frame, in upright input pixels
+  int decode_scale_denom = 1;      ///< DCT scale used (1, 2, 4, 8)
+  std::vector<face> faces;         ///< face profile: all faces, upright input pixels
+  std::optional<face> chosen_face; ///< face profile: the face the frame is built on
+  double face_area_ratio = 0.0;    ///< chosen face area / crop area
+  stage_timings timings;
+  std::vector<std::string> warnings;
+};
+
+/// Runs the pipeline on encoded bytes.
+KYCPREP_API result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_options& opt = {});
+
+/// Reads a file (bounded by opt.decode.limits.max_input_bytes) and prepares it.
+KYCPREP_API result<prepared> prepare_file(const std::string& path, const prepare_options& opt = {});
+
+/// Reads a whole file, refusing files larger than max_bytes (error input_too_large).
+KYCPREP_API result<std::vector<std::uint8_t>> read_file(const std::string& path, std::uint64_t max_bytes);
+
+}  // namespace kycprep

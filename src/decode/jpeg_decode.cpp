@@ -1,0 +1,305 @@
+// JPEG decoding with the libjpeg API of libjpeg-turbo.
+//
+// libjpeg reports errors by calling error_exit, which must not return; we
+// longjmp out. To keep that well defined, every setjmp lives in a small
+// "phase" function whose locals are trivially destructible, and all state
+// that must survive a longjmp sits in the heap-allocated jpeg_state.
+#include <algorithm>
+#include <csetjmp>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+// jpeglib.h needs size_t and FILE declared first.
+#include <jpeglib.h>
+#include <jerror.h>
+
+#include "decode/decode_pvt.hpp"
+#include "kycprep/orient.hpp"
+
+namespace kycprep::detail {
+
+namespace {
+
+enum class failure : int { none = 0, codec_error, corrupt_warning, too_many_scans };
+
+struct jpeg_state {
+  jpeg_decompress_struct cinfo{};
+  jpeg_error_mgr err{};
+  jpeg_progress_mgr progress{};
+  std::jmp_buf jump{};
+  bool created = false;
+
+  // policy and findings (written from libjpeg callbacks)
+  bool fail_on_corruption = true;
+  std::uint32_t max_scans = 0;
+  failure why = failure::none;
+  bool hit_eof = false;
+  int warnings = 0;
+  char message[JMSG_LENGTH_MAX]{};
+  char first_warning[JMSG_LENGTH_MAX]{};
+
+  ~jpeg_state() {
+    if (created) jpeg_destroy_decompress(&cinfo);
+  }
+};
+
+jpeg_state* state_of(j_common_ptr c) { return static_cast<jpeg_state*>(c->client_data); }
+
+[[noreturn]] void on_error_exit(j_common_ptr c) {
+  jpeg_state* s = state_of(c);
+  (*c->err->format_message)(c, s->message);
+  s->why = failure::codec_error;
+  std::longjmp(s->jump, 1);
+}
+
+// Warnings that say nothing about the image data being damaged.
+bool benign_warning(int code) {
+  return code == JWRN_ADOBE_XFORM || code == JWRN_BOGUS_ICC || code == JWRN_JFIF_MAJOR;
+}
+
+void on_emit_message(j_common_ptr c, int level) {
+  if (level >= 0) return;  // trace messages
+  jpeg_state* s = state_of(c);
+  const int code = c->err->msg_code;
+  if (code == JWRN_JPEG_EOF) s->hit_eof = true;
+  if (s->warnings++ == 0) (*c->err->format_message)(c, s->first_warning);
+  if (s->fail_on_corruption && !benign_warning(code)) {
+    (*c->err->format_message)(c, s->message);
+    s->why = failure::corrupt_warning;
+    std::longjmp(s->jump, 1);
+  }
+}
+
+void on_progress(j_common_ptr c) {
+  jpeg_state* s = state_of(c);
+  if (!c->is_decompressor) return;
+  auto* d = reinterpret_cast<j_decompress_ptr>(c);
+  if (d->progressive_mode && static_cast<std::uint32_t>(d->input_scan_number) > s->max_scans) {
+    std::snprintf(s->message, sizeof s->message, "progressive JPEG has more than %u scans (max_scans)",
+                  static_cast<unsigned>(s->max_scans));
+    s->why = failure::too_many_scans;
+    std::longjmp(s->jump, 1);
+  }
+}
+
+// ---- phases: each returns false after a longjmp, with s->why set ----------
+
+bool phase_header(jpeg_state* s, const std::uint8_t* data, std::size_t size) {
+  if (setjmp(s->jump)) return false;
+  jpeg_create_decompress(&s->cinfo);
+  s->created = true;
+  s->cinfo.client_data = s;
+  jpeg_mem_src(&s->cinfo, data, static_cast<unsigned long>(size));
+  jpeg_save_markers(&s->cinfo, JPEG_APP0 + 1, 0xFFFF);  // EXIF / XMP
+  jpeg_save_markers(&s->cinfo, JPEG_APP0 + 2, 0xFFFF);  // ICC
+  jpeg_read_header(&s->cinfo, TRUE);
+  return true;
+}
+
+bool phase_start(jpeg_state* s, int denom, J_COLOR_SPACE out_space, JDIMENSION* crop_x, JDIMENSION* crop_w,
+                 JDIMENSION skip_rows) {
+  if (setjmp(s->jump)) return false;
+  s->cinfo.out_color_space = out_space;
+  s->cinfo.scale_num = 1;
+  s->cinfo.scale_denom = static_cast<unsigned>(denom);
+  s->cinfo.dct_method = JDCT_ISLOW;
+  jpeg_start_decompress(&s->cinfo);
+  if (*crop_w < s->cinfo.output_width) jpeg_crop_scanline(&s->cinfo, crop_x, crop_w);
+  if (skip_rows > 0) jpeg_skip_scanlines(&s->cinfo, skip_rows);
+  return true;
+}
+
+// Reads `rows` scanlines; each is handed to `sink(row_index, row_ptr)`.
+// A plain function pointer + context keeps this frame trivially destructible.
+using row_sink = void (*)(void* ctx, int row, const std::uint8_t* samples);
+bool phase_read(jpeg_state* s, int rows, std::uint8_t* row_buf, row_sink sink, void* ctx, int* rows_done) {
+  if (setjmp(s->jump)) return false;
+  JSAMPROW rp[1] = {row_buf};
+  while (*rows_done < rows) {
+    if (jpeg_read_scanlines(&s->cinfo, rp, 1) != 1) {
+      std::snprintf(s->message, sizeof s->message, "decoder produced no more rows");
+      s->why = failure::codec_error;
+      return false;
+    }
+    sink(ctx, *rows_done, row_buf);
+    ++*rows_done;
+  }
+  return true;
+}
+
+error failure_error(const jpeg_state& s) {
+  switch (s.why) {
+    case failure::too_many_scans: return {error_code::too_many_scans, stage::decode, s.message};
+    case failure::corrupt_warning:
+      return {s.hit_eof ? error_code::truncated : error_code::corrupt, stage::decode,
+              std::string("jpeg: ") + s.message +
+                  (s.hit_eof ? " (file is truncated)" : " (set tolerate_corruption to accept with a warning)")};
+    case failure::codec_error:
+    case failure::none: break;
+  }
+  return {s.hit_eof ? error_code::truncated : error_code::corrupt, stage::decode, std::string("jpeg: ") + s.message};
+}
+
+std::string subsampling_of(const jpeg_decompress_struct& c) {
+  if (c.num_components == 1) return "gray";
+  if (c.num_components < 3) return "other";
+  const auto& y = c.comp_info[0];
+  const auto& cb = c.comp_info[1];
+  const auto& cr = c.comp_info[2];
+  if (cb.h_samp_factor != cr.h_samp_factor || cb.v_samp_factor != cr.v_samp_factor) return "other";
+  if (cb.h_samp_factor != 1 || cb.v_samp_factor != 1) return "other";
+  const int h = y.h_samp_factor, v = y.v_samp_factor;
+  if (h == 1 && v == 1) return "4:4:4";
+  if (h == 2 && v == 2) return "4:2:0";
+  if (h == 2 && v == 1) return "4:2:2";
+  if (h == 1 && v == 2) return "4:4:0";
+  if (h == 4 && v == 1) return "4:1:1";
+  return "other";
+}
+
+void fill_source_info(const jpeg_decompress_struct& c, source_info& si, std::vector<std::string>& warnings) {
+  si.format = image_format::jpeg;
+  si.width = static_cast<int>(c.image_width);
+  si.height = static_cast<int>(c.image_height);
+  si.progressive = c.progressive_mode != 0;
+  si.subsampling = subsampling_of(c);
+  si.bit_depth = c.data_precision;
+  switch (c.jpeg_color_space) {
+    case JCS_GRAYSCALE: si.color = "gray"; break;
+    case JCS_CMYK: si.color = "cmyk"; break;
+    case JCS_YCCK: si.color = "ycck"; break;
+    default: si.color = "rgb"; break;
+  }
+  si.cmyk = c.jpeg_color_space == JCS_CMYK || c.jpeg_color_space == JCS_YCCK;
+  si.adobe_inverted = si.cmyk && c.saw_Adobe_marker;
+  bool exif_seen = false;
+  for (jpeg_saved_marker_ptr m = c.marker_list; m; m = m->next) {
+    if (m->marker == JPEG_APP0 + 2 && m->data_length >= 12 && std::memcmp(m->data, "ICC_PROFILE\0", 12) == 0)
+      si.icc = true;
+    if (m->marker == JPEG_APP0 + 1 && !exif_seen && m->data_length >= 6 && std::memcmp(m->data, "Exif\0\0", 6) == 0) {
+      exif_seen = true;
+      const exif_orientation eo = parse_exif_orientation({m->data + 6, m->data_length - 6});
+      si.orientation = eo.value;
+      if (!eo.warning.empty()) warnings.push_back("exif: " + eo.warning);
+    }
+  }
+}
+
+// CMYK -> RGB. Adobe (Photoshop) writes inverted samples: 255 = no ink.
+void cmyk_row_to_rgb(const std::uint8_t* in, std::uint8_t* out, int n, bool inverted) {
+  for (int i = 0; i < n; ++i, in += 4, out += 3) {
+    unsigned c = in[0], m = in[1], y = in[2], k = in[3];
+    if (!inverted) c = 255 - c, m = 255 - m, y = 255 - y, k = 255 - k;
+    out[0] = static_cast<std::uint8_t>((c * k + 127) / 255);
+    out[1] = static_cast<std::uint8_t>((m * k + 127) / 255);
+    out[2] = static_cast<std::uint8_t>((y * k + 127) / 255);
+  }
+}
+
+void rgb_row_to_gray(const std::uint8_t* in, std::uint8_t* out, int n) {
+  for (int i = 0; i < n; ++i, in += 3)  // BT.601 luma, as libjpeg computes Y
+    out[i] = static_cast<std::uint8_t>((19595u * in[0] + 38470u * in[1] + 7471u * in[2] + 32768u) >> 16);
+}
+
+struct copy_ctx {
+  std::uint8_t* dst;
+  std::size_t dst_stride;
+  int src_offset;   // in pixels, from the start of the decoded row
+  int width;        // pixels to keep
+  int in_channels;  // 1, 3 or 4 (CMYK)
+  int out_channels; // 1 or 3
+  bool inverted;
+  std::vector<std::uint8_t>* scratch;
+};
+
+void copy_row(void* vctx, int row, const std::uint8_t* samples) {
+  auto* c = static_cast<copy_ctx*>(vctx);
+  std::uint8_t* dst = c->dst + static_cast<std::size_t>(row) * c->dst_stride;
+  const std::uint8_t* src = samples + static_cast<std::size_t>(c->src_offset) * c->in_channels;
+  if (c->in_channels == 4) {
+    if (c->out_channels == 3) {
+      cmyk_row_to_rgb(src, dst, c->width, c->inverted);
+    } else {
+      cmyk_row_to_rgb(src, c->scratch->data(), c->width, c->inverted);
+      rgb_row_to_gray(c->scratch->data(), dst, c->width);
+    }
+  } else {
+    std::memcpy(dst, src, static_cast<std::size_t>(c->width) * c->in_channels);
+  }
+}
+
+}  // namespace
+
+result<source_info> read_jpeg_header(std::span<const std::uint8_t> bytes, const decode_options& opt) {
+  auto s = std::make_unique<jpeg_state>();
+  s->cinfo.err = jpeg_std_error(&s->err);
+  s->err.error_exit = on_error_exit;
+  s->err.emit_message = on_emit_message;
+  s->fail_on_corruption = false;  // the header alone cannot be judged for corruption
+  if (!phase_header(s.get(), bytes.data(), bytes.size())) return failure_error(*s);
+  source_info si;
+  std::vector<std::string> ignored;
+  fill_source_info(s->cinfo, si, ignored);
+  if (auto e = check_dimensions(s->cinfo.image_width, s->cinfo.image_height, bytes.size(), opt.limits))
+    return std::move(*e);
+  return si;
+}
+
+result<decoded> decode_jpeg(std::span<const std::uint8_t> bytes, const decode_options& opt, const decode_request& req) {
+  auto s = std::make_unique<jpeg_state>();
+  s->cinfo.err = jpeg_std_error(&s->err);
+  s->err.error_exit = on_error_exit;
+  s->err.emit_message = on_emit_message;
+  s->fail_on_corruption = !opt.tolerate_corruption;
+  s->max_scans = opt.limits.max_scans;
+  s->progress.progress_monitor = on_progress;
+
+  decoded out;
+  if (!phase_header(s.get(), bytes.data(), bytes.size())) return failure_error(*s);
+  s->cinfo.progress = &s->progress;
+  fill_source_info(s->cinfo, out.source, out.warnings);
+  const int W = static_cast<int>(s->cinfo.image_width), H = static_cast<int>(s->cinfo.image_height);
+  if (auto e = check_dimensions(static_cast<std::uint64_t>(W), static_cast<std::uint64_t>(H), bytes.size(), opt.limits))
+    return std::move(*e);
+
+  // Region in stored full-resolution pixels -> decoded (scaled) pixels.
+  const rect region = clamp_region(req.region, W, H);
+  if (region.w <= 0) return error{error_code::invalid_options, stage::decode, "decode region lies outside the image"};
+  const int d = req.scale_denom;
+  const int sw = (W + d - 1) / d, sh = (H + d - 1) / d;
+  const int x0 = region.x / d, y0 = region.y / d;
+  const int x1 = std::min(sw, (region.x + region.w + d - 1) / d);
+  const int y1 = std::min(sh, (region.y + region.h + d - 1) / d);
+  const int out_w = std::max(1, x1 - x0), out_h = std::max(1, y1 - y0);
+
+  const bool cmyk = out.source.cmyk;
+  const J_COLOR_SPACE space = cmyk ? JCS_CMYK : (req.gray ? JCS_GRAYSCALE : JCS_RGB);
+  JDIMENSION crop_x = static_cast<JDIMENSION>(x0), crop_w = static_cast<JDIMENSION>(out_w);
+  if (out_w == sw) crop_x = 0, crop_w = static_cast<JDIMENSION>(sw);  // no horizontal crop
+  if (!phase_start(s.get(), d, space, &crop_x, &crop_w, static_cast<JDIMENSION>(y0))) return failure_error(*s);
+  if (static_cast<int>(s->cinfo.output_height) != sh)
+    return error{error_code::internal, stage::decode, "unexpected scaled height from libjpeg"};
+
+  out.scale_denom = d;
+  out.region = {x0 * d, y0 * d, std::min(W, x1 * d) - x0 * d, std::min(H, y1 * d) - y0 * d};
+  out.pixels.width = out_w;
+  out.pixels.height = out_h;
+  out.pixels.channels = req.gray ? 1 : 3;
+  out.pixels.pixels.resize(out.pixels.stride() * static_cast<std::size_t>(out_h));
+
+  const int in_channels = s->cinfo.output_components;
+  std::vector<std::uint8_t> row(static_cast<std::size_t>(s->cinfo.output_width) * in_channels);
+  std::vector<std::uint8_t> scratch(cmyk ? static_cast<std::size_t>(out_w) * 3 : 0);
+  copy_ctx ctx{out.pixels.pixels.data(), out.pixels.stride(), x0 - static_cast<int>(crop_x), out_w, in_channels,
+               out.pixels.channels, out.source.adobe_inverted, &scratch};
+  int rows_done = 0;
+  if (!phase_read(s.get(), out_h, row.data(), copy_row, &ctx, &rows_done)) return failure_error(*s);
+  if (s->warnings > 0)
+    out.warnings.push_back(std::string(s->hit_eof ? "truncated: " : "corrupt: ") + "jpeg: " + s->first_warning +
+                           " (" + std::to_string(s->warnings) + " decoder warning(s); data was accepted)");
+  // The rows below the region are never read: jpeg_state's destructor aborts.
+  return out;
+}
+
+}  // namespace kycprep::detail

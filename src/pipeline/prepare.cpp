@@ -1,0 +1,191 @@
+// The per-image pipeline. Geometry is planned from the header first, so the
+// decoder only produces the pixels the output needs: the crop region, at the
+// coarsest DCT scale that keeps resize_headroom over the output size, and
+// orientation is applied to that reduced crop, never to the full frame.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include "kycprep/base64.hpp"
+#include "kycprep/encode.hpp"
+#include "kycprep/orient.hpp"
+#include "kycprep/prepare.hpp"
+
+namespace kycprep {
+
+std::string_view to_string(profile p) noexcept { return p == profile::face ? "face" : "document"; }
+std::string_view to_string(target t) noexcept { return t == target::tencent ? "tencent" : "alibaba"; }
+
+target_preset preset(target t) noexcept {
+  target_preset p;
+  if (t == target::tencent) {
+    p.max_base64_bytes = 8'000'000;              // CompareImageBase64 <= 8 MB
+    p.max_jpeg_bytes = 8'000'000 / 4 * 3;        // whose decoded size is 6,000,000
+  } else {
+    p.max_jpeg_bytes = 600'000;                  // "original image <= 0.6 MB"
+    p.max_base64_bytes = base64_encoded_size(600'000);  // 800,000 < 1 MB
+  }
+  return p;
+}
+
+double stage_timings::total() const {
+  double t = 0;
+  for (double v : ms) t += v;
+  return t;
+}
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+class stage_clock {
+ public:
+  explicit stage_clock(stage_timings& t) : t_(t), start_(clock_type::now()) {}
+  // Charges the time since the last lap to stage s.
+  void lap(stage s) {
+    const auto now = clock_type::now();
+    t_[s] += std::chrono::duration<double, std::milli>(now - start_).count();
+    start_ = now;
+  }
+
+ private:
+  stage_timings& t_;
+  clock_type::time_point start_;
+};
+
+std::optional<error> validate(const prepare_options& o) {
+  auto bad = [](std::string m) { return error{error_code::invalid_options, stage::read, std::move(m)}; };
+  if (o.min_quality < 91 || o.quality > 100 || o.quality < o.min_quality)
+    return bad("quality must satisfy 91 <= min_quality <= quality <= 100");
+  if (o.short_side < 16 || o.short_side > 4096) return bad("short_side must be within 16..4096");
+  if (!(o.resize_headroom >= 1.0) || o.resize_headroom > 8.0) return bad("resize_headroom must be within 1..8");
+  return std::nullopt;
+}
+
+// Maps an upright full-resolution rect into the pixel grid of an image that
+// was decoded from `decoded_region` (stored coords) at 1/d and then oriented.
+rect to_decoded_grid(rect upright, rect decoded_region, int W, int H, int o, int d, int img_w, int img_h) {
+  const rect origin = stored_to_upright(decoded_region, W, H, o);
+  auto scale = [d](int v) { return static_cast<int>(std::lround(static_cast<double>(v) / d)); };
+  rect r{scale(upright.x - origin.x), scale(upright.y - origin.y), std::max(1, scale(upright.w)),
+         std::max(1, scale(upright.h))};
+  r.x = std::clamp(r.x, 0, img_w - 1);
+  r.y = std::clamp(r.y, 0, img_h - 1);
+  r.w = std::min(r.w, img_w - r.x);
+  r.h = std::min(r.h, img_h - r.y);
+  return r;
+}
+
+}  // namespace
+
+result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_options& opt) {
+  if (auto e = validate(opt)) return std::move(*e);
+  prepared out;
+  stage_clock clock(out.timings);
+
+  // 1. Header: format, size, orientation, limits. Nothing is allocated yet.
+  auto header = read_header(bytes, opt.decode);
+  if (!header) return std::move(header).error();
+  out.source = header.value();
+  const int W = out.source.width, H = out.source.height, o = out.source.orientation;
+  const size2 up = upright_size(W, H, o);
+  out.upright_width = up.w;
+  out.upright_height = up.h;
+  const target_preset tp = preset(opt.target);
+
+  // 2. The frame to keep, in upright pixels.
+  rect frame{0, 0, up.w, up.h};
+  if (opt.profile == profile::face)
+    return error{error_code::invalid_options, stage::detect, "the face profile is not available in this build"};
+  auto plan = plan_output(frame, opt.short_side, tp.bounds);
+  if (!plan) return std::move(plan).error();
+  if (plan->trimmed)
+    out.warnings.push_back("crop: long side trimmed to fit the API's maximum of " + std::to_string(tp.bounds.max_h) +
+                           "x" + std::to_string(tp.bounds.max_w) + " (HxW)");
+  out.crop = plan->crop;
+  clock.lap(stage::crop);
+
+  // 3. Decode only that region, at the coarsest DCT scale with headroom.
+  decode_request req;
+  const rect stored_region = upright_to_stored(out.crop, W, H, o);
+  if (stored_region != rect{0, 0, W, H}) req.region = stored_region;
+  if (out.source.format == image_format::jpeg)
+    req.scale_denom = shrink_on_load_denom(std::min(out.crop.w, out.crop.h), opt.short_side, opt.resize_headroom);
+  auto dec = decode(bytes, opt.decode, req);
+  if (!dec) return std::move(dec).error();
+  out.decode_scale_denom = dec->scale_denom;
+  for (auto& w : dec->warnings) out.warnings.push_back(std::move(w));
+  clock.lap(stage::decode);
+
+  // 4. Orientation, on the reduced crop only.
+  image upright = o == 1 ? std::move(dec->pixels) : apply_orientation(dec->pixels, o);
+  dec->pixels = image{};
+  clock.lap(stage::orient);
+
+  // 5. Resize the exact crop to the planned output size.
+  const rect sub = to_decoded_grid(out.crop, dec->region, W, H, o, dec->scale_denom, upright.width, upright.height);
+  image_view src = upright.view();
+  src.data = upright.pixels.data() + static_cast<std::size_t>(sub.y) * upright.stride() +
+             static_cast<std::size_t>(sub.x) * upright.channels;
+  src.width = sub.w;
+  src.height = sub.h;
+  image sized = resize(src, plan->out_w, plan->out_h);
+  upright = image{};
+  clock.lap(stage::resize);
+
+  // 6. Encode within the target's byte budget (raw and base64 limits both).
+  encode_options eo;
+  eo.quality = opt.quality;
+  eo.min_quality = opt.min_quality;
+  eo.max_bytes = std::min(tp.max_jpeg_bytes, tp.max_base64_bytes / 4 * 3);
+  auto enc = encode_jpeg(sized.view(), eo);
+  if (!enc) return std::move(enc).error();
+  out.jpeg = std::move(enc->jpeg);
+  out.quality = enc->quality;
+  out.width = sized.width;
+  out.height = sized.height;
+  clock.lap(stage::encode);
+
+  // 7. Base64.
+  if (opt.want_base64) base64_encode(out.jpeg, out.base64);
+  clock.lap(stage::base64);
+  return out;
+}
+
+result<std::vector<std::uint8_t>> read_file(const std::string& path, std::uint64_t max_bytes) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) return error{error_code::io_error, stage::read, "cannot open " + path};
+  std::vector<std::uint8_t> data;
+  // Read in chunks rather than trusting the file size (pipes, growing files).
+  std::size_t chunk = 1 << 16;
+  for (;;) {
+    const std::size_t old = data.size();
+    if (old > max_bytes)
+      return error{error_code::input_too_large, stage::read,
+                   path + " is larger than max_input_bytes " + std::to_string(max_bytes)};
+    data.resize(old + chunk);
+    const std::size_t n = std::fread(data.data() + old, 1, chunk, f.get());
+    data.resize(old + n);
+    if (n < chunk) break;
+    chunk = std::min<std::size_t>(chunk * 2, 8u << 20);
+  }
+  if (std::ferror(f.get())) return error{error_code::io_error, stage::read, "read error on " + path};
+  if (data.size() > max_bytes)
+    return error{error_code::input_too_large, stage::read,
+                 path + " is larger than max_input_bytes " + std::to_string(max_bytes)};
+  return data;
+}
+
+result<prepared> prepare_file(const std::string& path, const prepare_options& opt) {
+  const auto t0 = clock_type::now();
+  auto bytes = read_file(path, opt.decode.limits.max_input_bytes);
+  if (!bytes) return std::move(bytes).error();
+  const double read_ms = std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+  auto r = prepare(bytes.value(), opt);
+  if (r) r->timings[stage::read] += read_ms;
+  return r;
+}
+
+}  // namespace kycprep

@@ -1,0 +1,27 @@
+// The resampler: OpenCV's area filter when shrinking (every source pixel
+// contributes, no aliasing), bicubic when enlarging.
+#include <opencv2/imgproc.hpp>
+
+#include "kycprep/resize.hpp"
+
+namespace kycprep {
+
+image resize(image_view src, int w, int h) {
+  image out;
+  out.width = w;
+  out.height = h;
+  out.channels = src.channels;
+  out.pixels.resize(out.stride() * static_cast<std::size_t>(h));
+  const int type = src.channels == 1 ? CV_8UC1 : CV_8UC3;
+  const cv::Mat in(src.height, src.width, type, const_cast<std::uint8_t*>(src.data), src.stride);
+  cv::Mat dst(h, w, type, out.pixels.data(), out.stride());
+  if (w == src.width && h == src.height) {
+    in.copyTo(dst);
+  } else {
+    const bool shrinking = w <= src.width && h <= src.height;
+    cv::resize(in, dst, dst.size(), 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_CUBIC);
+  }
+  return out;
+}
+
+}  // namespace kycprep

@@ -1,0 +1,158 @@
+// `kycprep prepare`: one image in, one upload JPEG (and/or base64) out.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "commands.hpp"
+#include "kycprep/prepare.hpp"
+#include "report.hpp"
+
+namespace kycprep::cli {
+
+namespace {
+
+struct prepare_args {
+  std::string input;
+  std::string output;
+  std::string base64_out;
+  std::string profile = "document";
+  std::string target = "alibaba";
+  bool json = false;
+  bool tolerate_corruption = false;
+  prepare_options opt;
+};
+
+// Writes to a temporary name and renames, so a reader never sees half a file.
+bool write_atomically(const std::string& path, const void* data, std::size_t n, std::string& err) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f.write(static_cast<const char*>(data), static_cast<std::streamsize>(n));
+    f.flush();
+    if (!f) {
+      err = "cannot write " + tmp;
+      return false;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    err = "cannot rename " + tmp + " to " + path + ": " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+result<std::vector<std::uint8_t>> read_input(const std::string& path, std::uint64_t max_bytes) {
+  if (path != "-") return read_file(path, max_bytes);
+  std::vector<std::uint8_t> data;
+  char buf[1 << 16];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) {
+    data.insert(data.end(), buf, buf + n);
+    if (data.size() > max_bytes)
+      return error{error_code::input_too_large, stage::read, "stdin is larger than max_input_bytes"};
+  }
+  return data;
+}
+
+int run_prepare(prepare_args& a) {
+  prepare_options& opt = a.opt;
+  opt.profile = a.profile == "face" ? profile::face : profile::document;
+  opt.target = a.target == "tencent" ? target::tencent : target::alibaba;
+  opt.decode.tolerate_corruption = a.tolerate_corruption;
+  opt.want_base64 = !a.base64_out.empty() || a.json;
+
+  if (a.output.empty() && a.base64_out.empty()) {
+    const std::string stem = a.input == "-" ? "stdin" : std::filesystem::path(a.input).stem().string();
+    a.output = stem + ".kycprep.jpg";
+  }
+  auto bytes = read_input(a.input, opt.decode.limits.max_input_bytes);
+  result<prepared> r = bytes ? prepare(bytes.value(), opt) : result<prepared>(std::move(bytes).error());
+
+  int status = exit_ok;
+  std::string write_error;
+  if (r) {
+    if (!a.output.empty() && a.output != "-" &&
+        !write_atomically(a.output, r->jpeg.data(), r->jpeg.size(), write_error))
+      status = exit_io;
+    if (a.output == "-") std::fwrite(r->jpeg.data(), 1, r->jpeg.size(), stdout);
+    if (status == exit_ok && !a.base64_out.empty() &&
+        !write_atomically(a.base64_out, r->base64.data(), r->base64.size(), write_error))
+      status = exit_io;
+  } else {
+    status = exit_status_for(r.error().code);
+  }
+
+  if (a.json) {
+    nlohmann::json j = result_json(r);
+    j["input"] = a.input;
+    if (r) {
+      j["output"] = a.output.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.output);
+      j["base64_output"] = a.base64_out.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.base64_out);
+    }
+    if (!write_error.empty()) {
+      j["ok"] = false;
+      j["error"] = {{"code", "io_error"}, {"stage", "write"}, {"message", write_error}};
+    }
+    (a.output == "-" ? std::cerr : std::cout) << j.dump() << '\n';
+  } else if (!r) {
+    std::cerr << "kycprep: " << a.input << ": " << to_string(r.error().code) << " (" << to_string(r.error().where)
+              << "): " << r.error().message << '\n';
+  } else if (!write_error.empty()) {
+    std::cerr << "kycprep: " << write_error << '\n';
+  } else {
+    std::ostream& o = a.output == "-" ? std::cerr : std::cout;
+    o << a.input << " -> " << (a.output.empty() ? a.base64_out : a.output) << "  " << r->width << "x" << r->height
+      << "  " << r->jpeg.size() << " bytes  q" << r->quality << "  (" << to_string(r->source.format) << " "
+      << r->source.width << "x" << r->source.height << ", orientation " << r->source.orientation << ")\n";
+    for (const auto& w : r->warnings) std::cerr << "kycprep: warning: " << w << '\n';
+  }
+  return status;
+}
+
+}  // namespace
+
+void add_prepare_command(CLI::App& app, int& exit_code) {
+  auto a = std::make_shared<prepare_args>();
+  CLI::App* cmd = app.add_subcommand("prepare", "Prepare one photo: decode, orient, crop, resize, encode, base64");
+  cmd->add_option("input", a->input, "Input image (JPEG or PNG, sniffed from content; - for stdin)")->required();
+  cmd->add_option("-o,--output", a->output,
+                  "Output JPEG path (- for stdout). Default: <input stem>.kycprep.jpg in the current directory");
+  cmd->add_option("--base64-out", a->base64_out, "Also write the base64 text (RFC 4648, no line breaks) here");
+  cmd->add_option("--profile", a->profile, "document: keep the whole frame; face: portrait crop around the largest face")
+      ->check(CLI::IsMember({"document", "face"}))
+      ->capture_default_str();
+  cmd->add_option("--target", a->target,
+                  "Byte budget: alibaba (JPEG <= 600,000 B so base64 < 1 MB) or tencent (base64 <= 8,000,000 B)")
+      ->check(CLI::IsMember({"alibaba", "tencent"}))
+      ->capture_default_str();
+  cmd->add_flag("--json", a->json, "Print one JSON object describing the result (or the error) on stdout");
+  cmd->add_option("--short-side", a->opt.short_side, "Output short side in pixels")->capture_default_str();
+  cmd->add_option("--quality", a->opt.quality, "JPEG quality tried first; lowered one step at a time, never below 91, "
+                                               "to meet the budget")
+      ->check(CLI::Range(91, 100))
+      ->capture_default_str();
+  cmd->add_flag("--tolerate-corruption", a->tolerate_corruption,
+                "Accept truncated/corrupt data with a warning instead of failing");
+  auto& lim = a->opt.decode.limits;
+  cmd->add_option("--max-input-bytes", lim.max_input_bytes, "Refuse inputs larger than this")->capture_default_str();
+  cmd->add_option("--max-pixels", lim.max_pixels, "Refuse images declaring more pixels")->capture_default_str();
+  cmd->add_option("--max-side", lim.max_side, "Refuse images declaring a longer side")->capture_default_str();
+  cmd->add_option("--max-scans", lim.max_scans, "Refuse progressive JPEGs with more scans")->capture_default_str();
+  cmd->footer(
+      "Examples:\n"
+      "  kycprep prepare selfie.jpg -o upload.jpg\n"
+      "  kycprep prepare id-card.png --profile document --base64-out id.b64 --json\n"
+      "  cat photo.jpg | kycprep prepare - -o - > upload.jpg\n"
+      "Exit status: 0 ok, 2 usage, 3 I/O, 4 unsupported format, 5 limit exceeded, 6 truncated/corrupt,\n"
+      "             7 no face, 8 over budget, 9 internal.");
+  cmd->callback([a, &exit_code] { exit_code = run_prepare(*a); });
+}
+
+}  // namespace kycprep::cli
