@@ -128,6 +128,14 @@ bool phase_read(jpeg_state* s, int rows, std::uint8_t* row_buf, row_sink sink, v
   return true;
 }
 
+// Reads to EOI so that damage after the last row (bad codes in the final
+// MCUs, missing EOI) is reported too.
+bool phase_finish(jpeg_state* s) {
+  if (setjmp(s->jump)) return false;
+  jpeg_finish_decompress(&s->cinfo);
+  return true;
+}
+
 error failure_error(const jpeg_state& s) {
   switch (s.why) {
     case failure::too_many_scans: return {error_code::too_many_scans, stage::decode, s.message};
@@ -295,10 +303,12 @@ result<decoded> decode_jpeg(std::span<const std::uint8_t> bytes, const decode_op
                out.pixels.channels, out.source.adobe_inverted, &scratch};
   int rows_done = 0;
   if (!phase_read(s.get(), out_h, row.data(), copy_row, &ctx, &rows_done)) return failure_error(*s);
+  if (y1 == sh && !phase_finish(s.get())) return failure_error(*s);
   if (s->warnings > 0)
     out.warnings.push_back(std::string(s->hit_eof ? "truncated: " : "corrupt: ") + "jpeg: " + s->first_warning +
                            " (" + std::to_string(s->warnings) + " decoder warning(s); data was accepted)");
-  // The rows below the region are never read: jpeg_state's destructor aborts.
+  // When the region ends above the bottom, the rows below are never read:
+  // jpeg_state's destructor aborts the decompressor.
   return out;
 }
 

@@ -1,0 +1,214 @@
+// The whole pipeline: output rules on real photos, orientation, hostile
+// inputs, determinism and thread safety.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "jpeg_markers.hpp"
+#include "kycprep/base64.hpp"
+#include "kycprep/prepare.hpp"
+#include "test_support.hpp"
+
+using namespace kycprep;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<fs::path> files_in(const fs::path& dir) {
+  std::vector<fs::path> v;
+  if (fs::exists(dir))
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.is_regular_file() && e.path().extension() != ".md") v.push_back(e.path());
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// Every rule of the core issue, for one successful result.
+void expect_output_rules(const prepared& p, target t, const std::string& what) {
+  SCOPED_TRACE(what);
+  const target_preset tp = preset(t);
+  EXPECT_EQ(std::min(p.width, p.height), 720);
+  EXPECT_GE(p.height, 640);
+  EXPECT_GE(p.width, 480);
+  EXPECT_LE(p.height, 1920);
+  EXPECT_LE(p.width, 1080);
+  EXPECT_GE(p.quality, 91);
+  EXPECT_LE(p.jpeg.size(), tp.max_jpeg_bytes);
+  EXPECT_LE(p.base64.size(), tp.max_base64_bytes);
+  const auto m = test::jpeg_markers(p.jpeg);
+  EXPECT_TRUE(m.valid);
+  EXPECT_FALSE(m.has_exif || m.has_xmp || m.has_icc || m.has_comment || m.has_other_app);
+  auto round_trip = base64_decode(p.base64);
+  ASSERT_TRUE(round_trip.ok());
+  EXPECT_EQ(round_trip.value(), p.jpeg);
+  auto h = read_header(p.jpeg);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->width, p.width);
+  EXPECT_EQ(h->height, p.height);
+  EXPECT_EQ(h->subsampling, "4:2:0");
+  EXPECT_EQ(h->orientation, 1);
+}
+
+double mean_abs_diff(const image& a, const image& b) {
+  if (a.pixels.size() != b.pixels.size()) return 1e9;
+  double s = 0;
+  for (std::size_t i = 0; i < a.pixels.size(); ++i) s += std::abs(int(a.pixels[i]) - int(b.pixels[i]));
+  return s / static_cast<double>(a.pixels.size());
+}
+
+image decode_output(const prepared& p) {
+  auto d = decode(p.jpeg);
+  EXPECT_TRUE(d.ok());
+  return d.ok() ? std::move(d->pixels) : image{};
+}
+
+long peak_rss_kb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+}  // namespace
+
+TEST(prepare, every_sample_and_fixture_meets_the_output_rules) {
+  int checked = 0;
+  for (const char* dir : {"samples", "fixtures/jpeg", "fixtures/png", "fixtures/orientation"})
+    for (const auto& f : files_in(test::data_dir() / dir)) {
+      for (target t : {target::alibaba, target::tencent}) {
+        prepare_options o;
+        o.target = t;
+        auto r = prepare_file(f.string(), o);
+        ASSERT_TRUE(r.ok()) << f << ": " << r.error().message;
+        expect_output_rules(r.value(), t, f.string());
+        ++checked;
+      }
+    }
+  EXPECT_GE(checked, 40);
+}
+
+TEST(prepare, all_eight_orientations_give_the_upright_output) {
+  const fs::path dir = test::data_dir() / "fixtures/orientation";
+  auto ref = prepare_file((dir / "orient_1.jpg").string());
+  ASSERT_TRUE(ref.ok());
+  const image ref_px = decode_output(ref.value());
+  for (int o = 1; o <= 8; ++o) {
+    auto r = prepare_file((dir / ("orient_" + std::to_string(o) + ".jpg")).string());
+    ASSERT_TRUE(r.ok()) << o;
+    EXPECT_EQ(r->source.orientation, o);
+    EXPECT_EQ(r->width, ref->width) << o;
+    EXPECT_EQ(r->height, ref->height) << o;
+    EXPECT_EQ(r->crop, ref->crop) << o;
+    EXPECT_LT(mean_abs_diff(decode_output(r.value()), ref_px), 3.0) << "orientation " << o;
+  }
+  // The PNG eXIf chunk is honoured too.
+  auto png = prepare_file((dir / "orient_6.png").string());
+  ASSERT_TRUE(png.ok());
+  EXPECT_EQ(png->source.orientation, 6);
+  EXPECT_LT(mean_abs_diff(decode_output(png.value()), ref_px), 3.0);
+}
+
+TEST(prepare, same_input_same_bytes_across_threads) {
+  const auto bytes = test::read_bytes(test::data_dir() / "fixtures/orientation/orient_6.jpg");
+  auto first = prepare(bytes);
+  ASSERT_TRUE(first.ok());
+  std::vector<std::vector<std::uint8_t>> got(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 3; ++i) {
+        auto r = prepare(bytes);
+        if (r.ok()) got[static_cast<std::size_t>(t)] = r->jpeg;
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& g : got) EXPECT_EQ(g, first->jpeg);
+}
+
+TEST(prepare, hostile_inputs_get_clear_errors) {
+  // file-name prefix -> expected error (or ok for recoverable EXIF damage)
+  const std::vector<std::pair<std::string, std::optional<error_code>>> expect = {
+      {"empty", error_code::empty_input},
+      {"magic_", error_code::unsupported_format},
+      {"text", error_code::unsupported_format},
+      {"random", error_code::unsupported_format},
+      {"bomb_", error_code::side_too_large},
+      {"side_", error_code::side_too_large},
+      {"implausible_", error_code::implausible_size},
+      {"scans_", error_code::too_many_scans},
+      {"truncated_", error_code::truncated},
+      {"corrupt_", error_code::corrupt},
+      {"bad_crc", error_code::corrupt},
+      {"exif_", std::nullopt},
+      {"garbage_exif", std::nullopt},
+  };
+  const long rss_before = peak_rss_kb();
+  int checked = 0;
+  for (const auto& f : files_in(test::data_dir() / "hostile")) {
+    const std::string name = f.filename().string();
+    auto r = prepare_file(f.string());
+    bool matched = false;
+    for (const auto& [prefix, code] : expect) {
+      if (name.rfind(prefix, 0) != 0) continue;
+      matched = true;
+      if (code) {
+        ASSERT_FALSE(r.ok()) << name;
+        EXPECT_EQ(r.error().code, *code) << name << ": " << r.error().message;
+        EXPECT_FALSE(r.error().message.empty());
+      } else {
+        ASSERT_TRUE(r.ok()) << name << ": " << r.error().message;
+        EXPECT_EQ(r->source.orientation, 1) << name;
+        EXPECT_FALSE(r->warnings.empty()) << name;
+        expect_output_rules(r.value(), target::alibaba, name);
+      }
+      break;
+    }
+    EXPECT_TRUE(matched) << "no expectation for hostile fixture " << name;
+    ++checked;
+  }
+  EXPECT_GE(checked, 20);
+  // Size bombs are refused from the header: no large allocation happened.
+  EXPECT_LT(peak_rss_kb() - rss_before, 100 * 1024);
+}
+
+TEST(prepare, tolerated_truncation_is_a_warning) {
+  prepare_options o;
+  o.decode.tolerate_corruption = true;
+  for (const char* name : {"truncated_50.jpg", "truncated_mid_idat.png"}) {
+    auto r = prepare_file((test::data_dir() / "hostile" / name).string(), o);
+    ASSERT_TRUE(r.ok()) << name << ": " << r.error().message;
+    ASSERT_FALSE(r->warnings.empty());
+    bool says_truncated = false;
+    for (const auto& w : r->warnings) says_truncated |= w.find("truncated") != std::string::npos;
+    EXPECT_TRUE(says_truncated) << name;
+  }
+}
+
+TEST(prepare, limits_are_per_call) {
+  const auto bytes = test::read_bytes(test::data_dir() / "fixtures/jpeg/baseline_420.jpg");
+  prepare_options tight;
+  tight.decode.limits.max_pixels = 1000;
+  EXPECT_EQ(prepare(bytes, tight).error().code, error_code::too_many_pixels);
+  tight = {};
+  tight.decode.limits.max_input_bytes = 100;
+  EXPECT_EQ(prepare(bytes, tight).error().code, error_code::input_too_large);
+  tight = {};
+  tight.decode.limits.max_side = 100;
+  EXPECT_EQ(prepare(bytes, tight).error().code, error_code::side_too_large);
+  EXPECT_TRUE(prepare(bytes).ok());  // the defaults were not changed by the calls above
+}
+
+TEST(prepare, invalid_options_and_missing_files) {
+  prepare_options o;
+  o.quality = 90;
+  o.min_quality = 90;
+  EXPECT_EQ(prepare_file((test::data_dir() / "samples/astronaut_portrait.jpg").string(), o).error().code,
+            error_code::invalid_options);
+  auto missing = prepare_file("/nonexistent/photo.jpg");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, error_code::io_error);
+  EXPECT_EQ(missing.error().where, stage::read);
+}

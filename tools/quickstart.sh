@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# kycprep quick start. Run as root on Debian 12:
+#   tools/quickstart.sh run    install missing packages, build (Release), run the main job on data/samples
+#   tools/quickstart.sh test   install missing packages, build (Release), run every test (ctest)
+# Environment: BUILD_DIR (default build), JOBS (default 2), OUT_DIR (default out).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-}
+case "$mode" in run|test) ;; *) echo "usage: $0 run|test" >&2; exit 2 ;; esac
+
+BUILD_DIR=${BUILD_DIR:-build}
+JOBS=${JOBS:-2}
+OUT_DIR=${OUT_DIR:-out}
+
+# Debian 12 packages the build, the tests and the benchmarks need.
+packages=(
+  cmake ninja-build g++ pkg-config
+  libopencv-dev opencv-data            # resize, cascades, YuNet via FaceDetectorYN
+  libjpeg62-turbo-dev libturbojpeg0-dev libpng-dev
+  libtbb-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libcurl4-openssl-dev libssl-dev libcpp-httplib-dev   # the uploader and its loopback test server
+  nlohmann-json3-dev libcli11-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then echo "need root to apt-get install the packages above" >&2; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "== configuring and building ($BUILD_DIR, Release, -j$JOBS)"
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD_DIR" -j "$JOBS"
+
+if [ "$mode" = test ]; then
+  echo "== running the tests"
+  ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 600
+  exit 0
+fi
+
+echo "== preparing data/samples -> $OUT_DIR/"
+mkdir -p "$OUT_DIR"
+status=0
+for f in data/samples/*; do
+  [ -f "$f" ] || continue
+  [ "$(basename "$f")" = README.md ] && continue
+  name=$(basename "${f%.*}")
+  "$BUILD_DIR/tools/kycprep" prepare "$f" -o "$OUT_DIR/$name.jpg" --base64-out "$OUT_DIR/$name.b64" || status=1
+done
+echo "== outputs are in $(pwd)/$OUT_DIR/ (JPEG + .b64 per input)"
+exit $status
