@@ -66,6 +66,12 @@ image decode_output(const prepared& p) {
   return d.ok() ? std::move(d->pixels) : image{};
 }
 
+prepare_options document_profile() {
+  prepare_options o;
+  o.profile = profile::document;
+  return o;
+}
+
 long peak_rss_kb() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -80,6 +86,7 @@ TEST(prepare, every_sample_and_fixture_meets_the_output_rules) {
     for (const auto& f : files_in(test::data_dir() / dir)) {
       for (target t : {target::alibaba, target::tencent}) {
         prepare_options o;
+        o.profile = profile::document;
         o.target = t;
         auto r = prepare_file(f.string(), o);
         ASSERT_TRUE(r.ok()) << f << ": " << r.error().message;
@@ -92,11 +99,13 @@ TEST(prepare, every_sample_and_fixture_meets_the_output_rules) {
 
 TEST(prepare, all_eight_orientations_give_the_upright_output) {
   const fs::path dir = test::data_dir() / "fixtures/orientation";
-  auto ref = prepare_file((dir / "orient_1.jpg").string());
+  prepare_options doc;
+  doc.profile = profile::document;
+  auto ref = prepare_file((dir / "orient_1.jpg").string(), doc);
   ASSERT_TRUE(ref.ok());
   const image ref_px = decode_output(ref.value());
   for (int o = 1; o <= 8; ++o) {
-    auto r = prepare_file((dir / ("orient_" + std::to_string(o) + ".jpg")).string());
+    auto r = prepare_file((dir / ("orient_" + std::to_string(o) + ".jpg")).string(), doc);
     ASSERT_TRUE(r.ok()) << o;
     EXPECT_EQ(r->source.orientation, o);
     EXPECT_EQ(r->width, ref->width) << o;
@@ -105,22 +114,77 @@ TEST(prepare, all_eight_orientations_give_the_upright_output) {
     EXPECT_LT(mean_abs_diff(decode_output(r.value()), ref_px), 3.0) << "orientation " << o;
   }
   // The PNG eXIf chunk is honoured too.
-  auto png = prepare_file((dir / "orient_6.png").string());
+  auto png = prepare_file((dir / "orient_6.png").string(), doc);
   ASSERT_TRUE(png.ok());
   EXPECT_EQ(png->source.orientation, 6);
   EXPECT_LT(mean_abs_diff(decode_output(png.value()), ref_px), 3.0);
 }
 
+TEST(prepare, face_profile_crops_the_same_face_in_every_orientation) {
+  const fs::path dir = test::data_dir() / "fixtures/orientation";
+  prepare_options o;  // face profile is the default
+  auto det = make_default_detector();
+  ASSERT_TRUE(det.ok()) << det.error().message;
+  o.detector = det.value();
+  auto ref = prepare_file((dir / "orient_1.jpg").string(), o);
+  ASSERT_TRUE(ref.ok()) << ref.error().message;
+  ASSERT_TRUE(ref->chosen_face.has_value());
+  expect_output_rules(ref.value(), target::alibaba, "orient_1 face");
+  EXPECT_GT(ref->height, ref->width);  // portrait frame
+  EXPECT_NEAR(ref->face_area_ratio, 0.6, 0.1);
+  const image ref_px = decode_output(ref.value());
+  for (int v = 2; v <= 8; ++v) {
+    auto r = prepare_file((dir / ("orient_" + std::to_string(v) + ".jpg")).string(), o);
+    ASSERT_TRUE(r.ok()) << v << ": " << r.error().message;
+    // Same crop within a few pixels of detection jitter, same output size and content.
+    EXPECT_NEAR(r->crop.x, ref->crop.x, 6) << v;
+    EXPECT_NEAR(r->crop.y, ref->crop.y, 6) << v;
+    EXPECT_NEAR(r->crop.w, ref->crop.w, 8) << v;
+    EXPECT_EQ(r->width, ref->width);
+    EXPECT_EQ(r->height, ref->height);
+    EXPECT_LT(mean_abs_diff(decode_output(r.value()), ref_px), 12.0) << "orientation " << v;
+  }
+}
+
+TEST(prepare, face_profile_on_samples_and_no_face_on_a_faceless_image) {
+  prepare_options o;
+  auto det = make_default_detector();
+  ASSERT_TRUE(det.ok());
+  o.detector = det.value();
+  for (const char* name : {"astronaut_portrait.jpg", "astronaut_exif6.jpg"}) {
+    auto r = prepare_file((test::data_dir() / "samples" / name).string(), o);
+    ASSERT_TRUE(r.ok()) << name << ": " << r.error().message;
+    expect_output_rules(r.value(), target::alibaba, name);
+    EXPECT_EQ(r->width, 720);
+    EXPECT_EQ(r->height, 960);
+    ASSERT_TRUE(r->chosen_face.has_value());
+    EXPECT_FALSE(r->faces.empty());
+    // The chosen face lies inside the crop.
+    const face& f = *r->chosen_face;
+    EXPECT_GE(f.x + f.w / 2, r->crop.x);
+    EXPECT_LE(f.x + f.w / 2, r->crop.x + r->crop.w);
+  }
+  // A flat synthetic image holds no face: no_face, never an arbitrary crop.
+  auto none = prepare_file((test::data_dir() / "fixtures/png/palette8.png").string(), o);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, error_code::no_face);
+  EXPECT_EQ(none.error().where, stage::detect);
+}
+
 TEST(prepare, same_input_same_bytes_across_threads) {
   const auto bytes = test::read_bytes(test::data_dir() / "fixtures/orientation/orient_6.jpg");
-  auto first = prepare(bytes);
+  prepare_options o;
+  auto det = make_default_detector();
+  ASSERT_TRUE(det.ok());
+  o.detector = det.value();  // one detector shared by all threads
+  auto first = prepare(bytes, o);
   ASSERT_TRUE(first.ok());
   std::vector<std::vector<std::uint8_t>> got(4);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
       for (int i = 0; i < 3; ++i) {
-        auto r = prepare(bytes);
+        auto r = prepare(bytes, o);
         if (r.ok()) got[static_cast<std::size_t>(t)] = r->jpeg;
       }
     });
@@ -142,6 +206,7 @@ TEST(prepare, hostile_inputs_get_clear_errors) {
       {"truncated_", error_code::truncated},
       {"corrupt_", error_code::corrupt},
       {"bad_crc", error_code::corrupt},
+      {"exif_ifd_chain_loop", std::nullopt},  // IFD0 is valid (orientation 3); only its links loop
       {"exif_", std::nullopt},
       {"garbage_exif", std::nullopt},
   };
@@ -149,7 +214,7 @@ TEST(prepare, hostile_inputs_get_clear_errors) {
   int checked = 0;
   for (const auto& f : files_in(test::data_dir() / "hostile")) {
     const std::string name = f.filename().string();
-    auto r = prepare_file(f.string());
+    auto r = prepare_file(f.string(), document_profile());
     bool matched = false;
     for (const auto& [prefix, code] : expect) {
       if (name.rfind(prefix, 0) != 0) continue;
@@ -160,8 +225,12 @@ TEST(prepare, hostile_inputs_get_clear_errors) {
         EXPECT_FALSE(r.error().message.empty());
       } else {
         ASSERT_TRUE(r.ok()) << name << ": " << r.error().message;
-        EXPECT_EQ(r->source.orientation, 1) << name;
-        EXPECT_FALSE(r->warnings.empty()) << name;
+        if (name.rfind("exif_ifd_chain_loop", 0) == 0) {
+          EXPECT_EQ(r->source.orientation, 3) << name;
+        } else {
+          EXPECT_EQ(r->source.orientation, 1) << name;
+          EXPECT_FALSE(r->warnings.empty()) << name;
+        }
         expect_output_rules(r.value(), target::alibaba, name);
       }
       break;
@@ -175,7 +244,7 @@ TEST(prepare, hostile_inputs_get_clear_errors) {
 }
 
 TEST(prepare, tolerated_truncation_is_a_warning) {
-  prepare_options o;
+  prepare_options o = document_profile();
   o.decode.tolerate_corruption = true;
   for (const char* name : {"truncated_50.jpg", "truncated_mid_idat.png"}) {
     auto r = prepare_file((test::data_dir() / "hostile" / name).string(), o);
@@ -189,16 +258,16 @@ TEST(prepare, tolerated_truncation_is_a_warning) {
 
 TEST(prepare, limits_are_per_call) {
   const auto bytes = test::read_bytes(test::data_dir() / "fixtures/jpeg/baseline_420.jpg");
-  prepare_options tight;
+  prepare_options tight = document_profile();
   tight.decode.limits.max_pixels = 1000;
   EXPECT_EQ(prepare(bytes, tight).error().code, error_code::too_many_pixels);
-  tight = {};
+  tight = document_profile();
   tight.decode.limits.max_input_bytes = 100;
   EXPECT_EQ(prepare(bytes, tight).error().code, error_code::input_too_large);
-  tight = {};
+  tight = document_profile();
   tight.decode.limits.max_side = 100;
   EXPECT_EQ(prepare(bytes, tight).error().code, error_code::side_too_large);
-  EXPECT_TRUE(prepare(bytes).ok());  // the defaults were not changed by the calls above
+  EXPECT_TRUE(prepare(bytes, document_profile()).ok());  // the defaults were not changed by the calls above
 }
 
 TEST(prepare, invalid_options_and_missing_files) {

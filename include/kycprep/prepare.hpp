@@ -2,6 +2,10 @@
 //
 //   decode -> orient -> detect -> crop -> resize -> encode -> base64
 //
+// The face profile (the default) finds the largest plausible face and keeps
+// a portrait frame around it; no face gives error_code::no_face. The
+// document profile keeps the whole frame.
+//
 // prepare() is a pure function of (bytes, options): it keeps no global
 // state, is safe to call concurrently from many threads, and returns every
 // per-image failure as an error value.
@@ -17,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kycprep/crop.hpp"
 #include "kycprep/decode.hpp"
 #include "kycprep/detect.hpp"
 #include "kycprep/error.hpp"
@@ -49,7 +54,7 @@ struct target_preset {
 KYCPREP_API target_preset preset(target t) noexcept;
 
 struct prepare_options {
-  kycprep::profile profile = kycprep::profile::document;
+  kycprep::profile profile = kycprep::profile::face;
   kycprep::target target = kycprep::target::alibaba;
   int short_side = 720;          ///< output short side in pixels
   int quality = 92;              ///< JPEG quality tried first (91..100)
@@ -60,9 +65,18 @@ struct prepare_options {
   /// starts from at least this much more resolution than it produces.
   double resize_headroom = 1.5;
   bool want_base64 = true;       ///< also produce the base64 text
-  /// face profile: the detector to use (shared, thread-safe). Required for
-  /// profile::face; see make_default_detector().
+  /// face profile: the detector to use (shared, immutable, thread-safe).
+  /// When null, prepare() loads make_default_detector() for that one call,
+  /// which costs tens of milliseconds: callers that prepare more than one
+  /// image should create a detector once and set it here.
   std::shared_ptr<const face_detector> detector;
+  /// face profile: the long side of the image handed to find_faces(),
+  /// decoded with DCT scaling (the smallest JPEG scale at least this long).
+  /// find_faces() detects on its own, smaller proxy of it and uses this
+  /// resolution to confirm candidates.
+  int detect_input_long_side = 640;
+  face_search_options face_search;  ///< face profile: detection passes and sanity checks
+  frame_options frame;              ///< face profile: the portrait frame (3:4, face ~60% of it)
 };
 
 /// Per-stage wall time in milliseconds, indexed by kycprep::stage.
@@ -86,6 +100,10 @@ struct prepared {
   int decode_scale_denom = 1;      ///< DCT scale used (1, 2, 4, 8)
   std::vector<face> faces;         ///< face profile: all faces, upright input pixels
   std::optional<face> chosen_face; ///< face profile: the face the frame is built on
+  /// face profile: 0/90/180/270 when the photo was found pixel-rotated
+  /// without an EXIF tag and was turned upright by this many degrees
+  /// clockwise; crop and boxes are then in that upright frame.
+  int extra_rotation_cw = 0;
   double face_area_ratio = 0.0;    ///< chosen face area / crop area
   stage_timings timings;
   std::vector<std::string> warnings;

@@ -9,6 +9,8 @@
 #include <memory>
 
 #include "kycprep/base64.hpp"
+#include "kycprep/crop.hpp"
+#include "kycprep/detect.hpp"
 #include "kycprep/encode.hpp"
 #include "kycprep/orient.hpp"
 #include "kycprep/prepare.hpp"
@@ -66,6 +68,23 @@ std::optional<error> validate(const prepare_options& o) {
 
 // Maps an upright full-resolution rect into the pixel grid of an image that
 // was decoded from `decoded_region` (stored coords) at 1/d and then oriented.
+// EXIF orientations as (mirror, clockwise rotation): display = rotate(mirror_h(stored)).
+struct orientation_parts {
+  bool mirror;
+  int rotation_cw;
+};
+constexpr orientation_parts parts_of[9] = {{false, 0},  {false, 0}, {true, 0},  {false, 180}, {true, 180},
+                                           {true, 270}, {false, 90}, {true, 90}, {false, 270}};
+
+// The orientation that displays like `o` followed by a clockwise rotation.
+int rotate_orientation(int o, int rotation_cw) {
+  const orientation_parts p = parts_of[o];
+  const int r = (p.rotation_cw + rotation_cw) % 360;
+  for (int v = 1; v <= 8; ++v)
+    if (parts_of[v].mirror == p.mirror && parts_of[v].rotation_cw == r) return v;
+  return o;
+}
+
 rect to_decoded_grid(rect upright, rect decoded_region, int W, int H, int o, int d, int img_w, int img_h) {
   const rect origin = stored_to_upright(decoded_region, W, H, o);
   auto scale = [d](int v) { return static_cast<int>(std::lround(static_cast<double>(v) / d)); };
@@ -89,22 +108,82 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
   auto header = read_header(bytes, opt.decode);
   if (!header) return std::move(header).error();
   out.source = header.value();
-  const int W = out.source.width, H = out.source.height, o = out.source.orientation;
-  const size2 up = upright_size(W, H, o);
-  out.upright_width = up.w;
-  out.upright_height = up.h;
+  const int W = out.source.width, H = out.source.height, o_exif = out.source.orientation;
+  const size2 up_exif = upright_size(W, H, o_exif);
   const target_preset tp = preset(opt.target);
 
   // 2. The frame to keep, in upright pixels.
+  int o = o_exif;
+  size2 up = up_exif;
   rect frame{0, 0, up.w, up.h};
-  if (opt.profile == profile::face)
-    return error{error_code::invalid_options, stage::detect, "the face profile is not available in this build"};
+  if (opt.profile == profile::face) {
+    std::shared_ptr<const face_detector> det = opt.detector;
+    if (!det) {
+      auto made = make_default_detector();
+      if (!made) return std::move(made).error();
+      det = std::move(made).value();
+    }
+    // A small upright copy: the smallest DCT scale with the long side at
+    // least detect_input_long_side.
+    decode_request preq;
+    if (out.source.format == image_format::jpeg)
+      for (int d : {8, 4, 2})
+        if ((std::max(W, H) + d - 1) / d >= opt.detect_input_long_side) {
+          preq.scale_denom = d;
+          break;
+        }
+    auto proxy = decode(bytes, opt.decode, preq);
+    if (!proxy) return std::move(proxy).error();
+    for (auto& w : proxy->warnings) out.warnings.push_back(std::move(w));
+    image proxy_up = o_exif == 1 ? std::move(proxy->pixels) : apply_orientation(proxy->pixels, o_exif);
+    clock.lap(stage::decode);
+    auto found = find_faces(proxy_up.view(), *det, opt.face_search);
+    clock.lap(stage::detect);
+    if (!found) return std::move(found).error();
+    const face_search& fs = found.value();
+    if (fs.rotation_cw != 0) {
+      o = rotate_orientation(o_exif, fs.rotation_cw);
+      up = upright_size(W, H, o);
+      out.extra_rotation_cw = fs.rotation_cw;
+      out.warnings.push_back("detect: the face was found only after rotating the photo " +
+                             std::to_string(fs.rotation_cw) + " degrees clockwise (pixel-rotated, no EXIF tag); "
+                             "the output is turned upright");
+    }
+    for (const auto& w : fs.warnings) out.warnings.push_back("detect: " + w);
+    // Boxes are in the (rotated) proxy; scale them to full-resolution upright pixels.
+    const bool swap = fs.rotation_cw == 90 || fs.rotation_cw == 270;
+    const double pw = swap ? proxy_up.height : proxy_up.width, ph = swap ? proxy_up.width : proxy_up.height;
+    const double sx = up.w / pw, sy = up.h / ph;
+    auto to_full = [sx, sy](const face& f) {
+      return face{f.x * float(sx), f.y * float(sy), f.w * float(sx), f.h * float(sy), f.score};
+    };
+    for (const face& f : fs.faces) out.faces.push_back(to_full(f));
+    out.chosen_face = to_full(*fs.chosen);
+    auto ff = plan_face_frame(*out.chosen_face, up.w, up.h, opt.frame);
+    if (!ff) return std::move(ff).error();
+    for (const auto& w : ff->warnings) out.warnings.push_back("crop: " + w);
+    frame = ff->frame;
+  }
+  out.upright_width = up.w;
+  out.upright_height = up.h;
   auto plan = plan_output(frame, opt.short_side, tp.bounds);
   if (!plan) return std::move(plan).error();
   if (plan->trimmed)
     out.warnings.push_back("crop: long side trimmed to fit the API's maximum of " + std::to_string(tp.bounds.max_h) +
                            "x" + std::to_string(tp.bounds.max_w) + " (HxW)");
+  if (opt.profile == profile::face && !plan->trimmed && plan->out_w == opt.short_side) {
+    // The frame is aspect_w:aspect_h within a pixel of rounding; the output
+    // is exactly that aspect (720x960 by default), not the rounding's.
+    const long exact = std::lround(static_cast<double>(opt.short_side) * opt.frame.aspect_h / opt.frame.aspect_w);
+    if (exact >= tp.bounds.min_h && exact <= tp.bounds.max_h) plan->out_h = static_cast<int>(exact);
+  }
   out.crop = plan->crop;
+  if (out.chosen_face) {
+    const face& f = *out.chosen_face;
+    const double ix = std::max(0.0, std::min<double>(f.x + f.w, out.crop.x + out.crop.w) - std::max<double>(f.x, out.crop.x));
+    const double iy = std::max(0.0, std::min<double>(f.y + f.h, out.crop.y + out.crop.h) - std::max<double>(f.y, out.crop.y));
+    out.face_area_ratio = ix * iy / (static_cast<double>(out.crop.w) * out.crop.h);
+  }
   clock.lap(stage::crop);
 
   // 3. Decode only that region, at the coarsest DCT scale with headroom.
@@ -116,7 +195,8 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
   auto dec = decode(bytes, opt.decode, req);
   if (!dec) return std::move(dec).error();
   out.decode_scale_denom = dec->scale_denom;
-  for (auto& w : dec->warnings) out.warnings.push_back(std::move(w));
+  for (auto& w : dec->warnings)  // the proxy decode may have reported the same already
+    if (std::find(out.warnings.begin(), out.warnings.end(), w) == out.warnings.end()) out.warnings.push_back(std::move(w));
   clock.lap(stage::decode);
 
   // 4. Orientation, on the reduced crop only.
