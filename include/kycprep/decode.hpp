@@ -65,6 +65,13 @@ struct decode_request {
   /// jpeg_crop_scanline/jpeg_skip_scanlines; PNG decodes rows and keeps the region.
   std::optional<rect> region;
   bool gray = false;  ///< decode luma only (detection proxies)
+  /// A detection proxy: favour speed over fidelity. JPEG uses the fast
+  /// integer IDCT and plain (not fancy) upsampling; a progressive JPEG whose
+  /// first scan holds the DC coefficients of every component is decoded from
+  /// that scan alone, which at scale 1/8 is exact and skips most of the file.
+  /// Corruption after the first scan then goes unnoticed (the full decode
+  /// that follows still checks it).
+  bool draft = false;
 };
 
 struct decode_options {

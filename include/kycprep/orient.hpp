@@ -21,7 +21,12 @@ struct exif_orientation {
 };
 
 /// Parses the orientation tag from a TIFF-structured EXIF block (the APP1
-/// payload after "Exif\0\0", or a PNG eXIf chunk). Never reads out of bounds.
+/// payload after "Exif\0\0", or a PNG eXIf chunk). Only IFD0 is read (no IFD
+/// link is followed). The tag must be SHORT (LONG is tolerated), count 1,
+/// value 1..8. Empty input, a bad header, IFD0 out of range, an entry count
+/// running past the end, a wrong type or count, or a value outside 1..8 give
+/// value 1 and a warning. Never reads out of bounds; allocates nothing but the
+/// warning text. Thread-safe.
 KYCPREP_API exif_orientation parse_exif_orientation(std::span<const std::uint8_t> tiff) noexcept;
 
 /// True when the orientation swaps width and height (5, 6, 7, 8).
@@ -38,11 +43,19 @@ constexpr size2 upright_size(int stored_w, int stored_h, int o) noexcept {
 }
 
 /// Maps a rectangle in upright coordinates to the stored image's coordinates
-/// (stored_w x stored_h) and back. Pure; exact inverses of each other.
+/// (stored_w x stored_h) and back. Pure; exact inverses of each other. With
+/// o = 6, stored pixel (x, y) appears at upright (stored_h-1-y, x); the other
+/// orientations are listed in src/orient/orient.cpp. A rect is mapped as a
+/// set of pixels (w and h swap when the orientation transposes); nothing is
+/// clamped, so a rect inside the image maps inside the other image.
+/// Orientations outside 1..8 map as 1 (identity).
 KYCPREP_API rect upright_to_stored(rect r, int stored_w, int stored_h, int orientation) noexcept;
 KYCPREP_API rect stored_to_upright(rect r, int stored_w, int stored_h, int orientation) noexcept;
 
-/// Returns the upright image. Orientation 1 returns a copy.
+/// Returns the upright image, with the same channel count (any count works;
+/// 1 and 3 have fast paths). Orientation 1, or one outside 1..8, returns a
+/// copy. Precondition: pixels.size() == width * height * channels; an image
+/// violating it yields an empty image. Thread-safe; allocates only the result.
 KYCPREP_API image apply_orientation(const image& stored, int orientation);
 
 }  // namespace kycprep

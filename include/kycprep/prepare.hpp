@@ -74,7 +74,7 @@ struct prepare_options {
   /// decoded with DCT scaling (the smallest JPEG scale at least this long).
   /// find_faces() detects on its own, smaller proxy of it and uses this
   /// resolution to confirm candidates.
-  int detect_input_long_side = 640;
+  int detect_input_long_side = 480;
   face_search_options face_search;  ///< face profile: detection passes and sanity checks
   frame_options frame;              ///< face profile: the portrait frame (3:4, face ~60% of it)
 };

@@ -97,13 +97,14 @@ bool phase_header(jpeg_state* s, const std::uint8_t* data, std::size_t size) {
   return true;
 }
 
-bool phase_start(jpeg_state* s, int denom, J_COLOR_SPACE out_space, JDIMENSION* crop_x, JDIMENSION* crop_w,
-                 JDIMENSION skip_rows) {
+bool phase_start(jpeg_state* s, int denom, J_COLOR_SPACE out_space, bool draft, JDIMENSION* crop_x,
+                 JDIMENSION* crop_w, JDIMENSION skip_rows) {
   if (setjmp(s->jump)) return false;
   s->cinfo.out_color_space = out_space;
   s->cinfo.scale_num = 1;
   s->cinfo.scale_denom = static_cast<unsigned>(denom);
-  s->cinfo.dct_method = JDCT_ISLOW;
+  s->cinfo.dct_method = draft ? JDCT_IFAST : JDCT_ISLOW;
+  if (draft) s->cinfo.do_fancy_upsampling = FALSE;
   jpeg_start_decompress(&s->cinfo);
   if (*crop_w < s->cinfo.output_width) jpeg_crop_scanline(&s->cinfo, crop_x, crop_w);
   if (skip_rows > 0) jpeg_skip_scanlines(&s->cinfo, skip_rows);
@@ -254,7 +255,35 @@ result<source_info> read_jpeg_header(std::span<const std::uint8_t> bytes, const 
   return si;
 }
 
+namespace {
+
+// Where the first scan's entropy-coded data ends: the first marker after
+// `scan_start` that is neither a stuffed 0xFF00 nor a restart marker.
+std::size_t end_of_scan(std::span<const std::uint8_t> b, std::size_t scan_start) {
+  for (std::size_t i = scan_start; i + 1 < b.size(); ++i)
+    if (b[i] == 0xFF && b[i + 1] != 0x00 && !(b[i + 1] >= 0xD0 && b[i + 1] <= 0xD7) && b[i + 1] != 0xFF) return i;
+  return b.size();
+}
+
+// True when the first scan of a progressive JPEG carries the DC
+// coefficients of every component (libjpeg's and mozjpeg's default scripts).
+bool first_scan_has_all_dc(const jpeg_decompress_struct& c) {
+  return c.progressive_mode && c.Ss == 0 && c.Se == 0 && c.Ah == 0 && c.comps_in_scan == c.num_components;
+}
+
+result<decoded> decode_jpeg_impl(std::span<const std::uint8_t> bytes, const decode_options& opt,
+                                 const decode_request& req, bool allow_first_scan);
+
+}  // namespace
+
 result<decoded> decode_jpeg(std::span<const std::uint8_t> bytes, const decode_options& opt, const decode_request& req) {
+  return decode_jpeg_impl(bytes, opt, req, req.draft);
+}
+
+namespace {
+
+result<decoded> decode_jpeg_impl(std::span<const std::uint8_t> bytes, const decode_options& opt,
+                                 const decode_request& req, bool allow_first_scan) {
   auto s = std::make_unique<jpeg_state>();
   s->cinfo.err = jpeg_std_error(&s->err);
   s->err.error_exit = on_error_exit;
@@ -270,6 +299,23 @@ result<decoded> decode_jpeg(std::span<const std::uint8_t> bytes, const decode_op
   const int W = static_cast<int>(s->cinfo.image_width), H = static_cast<int>(s->cinfo.image_height);
   if (auto e = check_dimensions(static_cast<std::uint64_t>(W), static_cast<std::uint64_t>(H), bytes.size(), opt.limits))
     return std::move(*e);
+  if (allow_first_scan && first_scan_has_all_dc(s->cinfo)) {
+    // Decode a copy that ends after the first (DC) scan: the header, the
+    // scan, then EOI. Its size limits stay those of the whole file.
+    const std::size_t scan_start = bytes.size() - s->cinfo.src->bytes_in_buffer;
+    const std::size_t end = end_of_scan(bytes, scan_start);
+    std::vector<std::uint8_t> head(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(end));
+    head.push_back(0xFF);
+    head.push_back(0xD9);
+    decode_options o = opt;
+    o.limits.max_pixels_per_byte = opt.limits.max_pixels_per_byte * static_cast<double>(bytes.size()) / head.size();
+    auto r = decode_jpeg_impl(head, o, req, false);
+    if (r) {
+      r->source = out.source;  // facts of the whole file (progressive, orientation, ...)
+      r->warnings = std::move(out.warnings);
+    }
+    return r;
+  }
 
   // Region in stored full-resolution pixels -> decoded (scaled) pixels.
   const rect region = clamp_region(req.region, W, H);
@@ -285,7 +331,8 @@ result<decoded> decode_jpeg(std::span<const std::uint8_t> bytes, const decode_op
   const J_COLOR_SPACE space = cmyk ? JCS_CMYK : (req.gray ? JCS_GRAYSCALE : JCS_RGB);
   JDIMENSION crop_x = static_cast<JDIMENSION>(x0), crop_w = static_cast<JDIMENSION>(out_w);
   if (out_w == sw) crop_x = 0, crop_w = static_cast<JDIMENSION>(sw);  // no horizontal crop
-  if (!phase_start(s.get(), d, space, &crop_x, &crop_w, static_cast<JDIMENSION>(y0))) return failure_error(*s);
+  if (!phase_start(s.get(), d, space, req.draft, &crop_x, &crop_w, static_cast<JDIMENSION>(y0)))
+    return failure_error(*s);
   if (static_cast<int>(s->cinfo.output_height) != sh)
     return error{error_code::internal, stage::decode, "unexpected scaled height from libjpeg"};
 
@@ -311,5 +358,7 @@ result<decoded> decode_jpeg(std::span<const std::uint8_t> bytes, const decode_op
   // jpeg_state's destructor aborts the decompressor.
   return out;
 }
+
+}  // namespace
 
 }  // namespace kycprep::detail

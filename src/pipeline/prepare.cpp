@@ -116,6 +116,7 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
   int o = o_exif;
   size2 up = up_exif;
   rect frame{0, 0, up.w, up.h};
+  std::optional<decoded> reuse;  // a full-resolution decode made for detection
   if (opt.profile == profile::face) {
     std::shared_ptr<const face_detector> det = opt.detector;
     if (!det) {
@@ -124,20 +125,24 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
       det = std::move(made).value();
     }
     // A small upright copy: the smallest DCT scale with the long side at
-    // least detect_input_long_side.
+    // least detect_input_long_side, decoded in draft mode. When no scale
+    // applies (PNG, small JPEGs) the full decode is kept and reused below.
     decode_request preq;
     if (out.source.format == image_format::jpeg)
       for (int d : {8, 4, 2})
         if ((std::max(W, H) + d - 1) / d >= opt.detect_input_long_side) {
           preq.scale_denom = d;
+          preq.draft = true;
           break;
         }
     auto proxy = decode(bytes, opt.decode, preq);
     if (!proxy) return std::move(proxy).error();
-    for (auto& w : proxy->warnings) out.warnings.push_back(std::move(w));
-    image proxy_up = o_exif == 1 ? std::move(proxy->pixels) : apply_orientation(proxy->pixels, o_exif);
+    for (const auto& w : proxy->warnings) out.warnings.push_back(w);
+    image proxy_up = o_exif == 1 ? image{} : apply_orientation(proxy->pixels, o_exif);
+    const image_view proxy_view = o_exif == 1 ? proxy->pixels.view() : proxy_up.view();
+    if (!preq.draft) reuse = std::move(proxy).value();
     clock.lap(stage::decode);
-    auto found = find_faces(proxy_up.view(), *det, opt.face_search);
+    auto found = find_faces(proxy_view, *det, opt.face_search);
     clock.lap(stage::detect);
     if (!found) return std::move(found).error();
     const face_search& fs = found.value();
@@ -152,7 +157,7 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
     for (const auto& w : fs.warnings) out.warnings.push_back("detect: " + w);
     // Boxes are in the (rotated) proxy; scale them to full-resolution upright pixels.
     const bool swap = fs.rotation_cw == 90 || fs.rotation_cw == 270;
-    const double pw = swap ? proxy_up.height : proxy_up.width, ph = swap ? proxy_up.width : proxy_up.height;
+    const double pw = swap ? proxy_view.height : proxy_view.width, ph = swap ? proxy_view.width : proxy_view.height;
     const double sx = up.w / pw, sy = up.h / ph;
     auto to_full = [sx, sy](const face& f) {
       return face{f.x * float(sx), f.y * float(sy), f.w * float(sx), f.h * float(sy), f.score};
@@ -192,7 +197,8 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
   if (stored_region != rect{0, 0, W, H}) req.region = stored_region;
   if (out.source.format == image_format::jpeg)
     req.scale_denom = shrink_on_load_denom(std::min(out.crop.w, out.crop.h), opt.short_side, opt.resize_headroom);
-  auto dec = decode(bytes, opt.decode, req);
+  auto dec = reuse ? result<decoded>(std::move(*reuse)) : decode(bytes, opt.decode, req);
+  reuse.reset();
   if (!dec) return std::move(dec).error();
   out.decode_scale_denom = dec->scale_denom;
   for (auto& w : dec->warnings)  // the proxy decode may have reported the same already
