@@ -33,7 +33,7 @@ using clock = std::chrono::steady_clock;
 
 struct batch_args {
   std::vector<std::string> inputs;
-  std::string list, manifest, out, jsonl_out, write = "jpeg", profile = "document", target = "alibaba";
+  std::string list, manifest, out, jsonl_out, write = "jpeg", profile = "face", target = "alibaba";
   std::string face_model, shard;
   bool inline_base64 = false, resume = false, quiet = false;
   int threads = 0, in_flight = 0;

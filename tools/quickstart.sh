@@ -45,14 +45,12 @@ if [ "$mode" = test ]; then
   exit 0
 fi
 
-echo "== preparing data/samples -> $OUT_DIR/"
-mkdir -p "$OUT_DIR"
+echo "== kycprep batch data/samples -> $OUT_DIR/ (face profile: portrait crop around the largest face)"
+# A previous quick-start run's outputs are replaced (only a folder kycprep wrote: it has results.jsonl).
+[ -f "$OUT_DIR/results.jsonl" ] && rm -rf "$OUT_DIR"
 status=0
-for f in data/samples/*; do
-  [ -f "$f" ] || continue
-  [ "$(basename "$f")" = README.md ] && continue
-  name=$(basename "${f%.*}")
-  "$BUILD_DIR/tools/kycprep" prepare "$f" -o "$OUT_DIR/$name.jpg" --base64-out "$OUT_DIR/$name.b64" || status=1
-done
-echo "== outputs are in $(pwd)/$OUT_DIR/ (JPEG + .b64 per input)"
-exit $status
+"$BUILD_DIR/tools/kycprep" batch data/samples -o "$OUT_DIR" --write both || status=$?
+echo "== outputs: $(pwd)/$OUT_DIR/ (one .jpg and .b64 per input, results.jsonl with one record per input, summary.json)"
+# Exit 1 means some photos were refused (each has its record and error); the job itself ran.
+[ "$status" -le 1 ] && exit 0
+exit "$status"

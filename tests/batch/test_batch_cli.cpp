@@ -189,7 +189,7 @@ void expect_outputs_match_records(const fs::path& out, const std::vector<json>& 
 TEST(batch_cli, mixed_good_and_hostile_inputs_get_exactly_one_record_each_in_order) {
   const corpus c = make_corpus("batch-mixed");
   const fs::path out = c.root.parent_path() / "out";
-  const auto r = run_cli({"batch", c.root.string(), "-o", out.string(), "--threads", "2", "-q"});
+  const auto r = run_cli({"batch", "--profile", "document", c.root.string(), "-o", out.string(), "--threads", "2", "-q"});
   EXPECT_EQ(r.rc, 1);  // some failed (the hostile files), the run itself fine
   const auto recs = records(out / "results.jsonl");
   EXPECT_EQ(ids_of(recs), c.ids);
@@ -216,8 +216,8 @@ TEST(batch_cli, mixed_good_and_hostile_inputs_get_exactly_one_record_each_in_ord
 
   // Running again without --resume refuses to mix two runs (fatal, 10);
   // with --resume there is nothing left to do.
-  EXPECT_EQ(run_cli({"batch", c.root.string(), "-o", out.string(), "-q"}).rc, 10);
-  EXPECT_EQ(run_cli({"batch", c.root.string(), "-o", out.string(), "--resume", "-q"}).rc, 1);
+  EXPECT_EQ(run_cli({"batch", "--profile", "document", c.root.string(), "-o", out.string(), "-q"}).rc, 10);
+  EXPECT_EQ(run_cli({"batch", "--profile", "document", c.root.string(), "-o", out.string(), "--resume", "-q"}).rc, 1);
   EXPECT_EQ(records(out / "results.jsonl").size(), c.ids.size());
   const json again = json::parse(slurp(out / "summary.json"));
   EXPECT_EQ(again["items"].get<int>(), 0);
@@ -227,7 +227,7 @@ TEST(batch_cli, mixed_good_and_hostile_inputs_get_exactly_one_record_each_in_ord
 TEST(batch_cli, all_good_inputs_exit_zero_and_write_jpeg_and_base64) {
   const corpus c = make_corpus("batch-good", /*hostile=*/false);
   const fs::path out = c.root.parent_path() / "out";
-  const auto r = run_cli({"batch", c.root.string(), "-o", out.string(), "--write", "both", "-q"});
+  const auto r = run_cli({"batch", "--profile", "document", c.root.string(), "-o", out.string(), "--write", "both", "-q"});
   EXPECT_EQ(r.rc, 0);
   const auto recs = records(out / "results.jsonl");
   ASSERT_EQ(recs.size(), c.ids.size());
@@ -247,7 +247,7 @@ TEST(batch_cli, resume_after_kill_9_at_random_moments_gives_exactly_one_record_p
   std::mt19937 rng(20240605);
   int killed_mid_run = 0;
   for (int round = 0; round < 8; ++round) {
-    const pid_t pid = spawn_cli({"batch", c.root.string(), "-o", out.string(), "--resume", "--threads", "2",
+    const pid_t pid = spawn_cli({"batch", "--profile", "document", c.root.string(), "-o", out.string(), "--resume", "--threads", "2",
                                  "--in-flight", "3", "-q"});
     ASSERT_GT(pid, 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 400)(rng)));
@@ -261,7 +261,7 @@ TEST(batch_cli, resume_after_kill_9_at_random_moments_gives_exactly_one_record_p
     }
   }
   EXPECT_GT(killed_mid_run, 0);
-  const auto r = run_cli({"batch", c.root.string(), "-o", out.string(), "--resume", "--threads", "2", "-q"});
+  const auto r = run_cli({"batch", "--profile", "document", c.root.string(), "-o", out.string(), "--resume", "--threads", "2", "-q"});
   EXPECT_EQ(r.rc, 1);
   const auto recs = records(journal);
   auto ids = ids_of(recs);
@@ -277,7 +277,7 @@ TEST(batch_cli, shards_partition_the_inputs_and_are_stable_when_inputs_are_added
   std::map<std::string, int> owner;
   std::vector<std::set<std::string>> shard_ids(3);
   for (int k = 0; k < 3; ++k) {
-    const auto r = run_cli({"batch", c.root.string(), "-o", out.string(), "--shard", std::to_string(k) + "/3",
+    const auto r = run_cli({"batch", "--profile", "document", c.root.string(), "-o", out.string(), "--shard", std::to_string(k) + "/3",
                             "--write", "none", "-q"});
     EXPECT_TRUE(r.rc == 0 || r.rc == 1);
     const auto recs = records(out / ("results.shard-" + std::to_string(k) + "-of-3.jsonl"));
@@ -298,7 +298,7 @@ TEST(batch_cli, shards_partition_the_inputs_and_are_stable_when_inputs_are_added
     fs::copy_file(kycprep::test::data_dir() / "samples" / "astronaut_portrait.jpg",
                   c.root / ("added_" + std::to_string(i) + ".jpg"));
   const fs::path out2 = c.root.parent_path() / "out2";
-  run_cli({"batch", c.root.string(), "-o", out2.string(), "--shard", "1/3", "--write", "none", "-q"});
+  run_cli({"batch", "--profile", "document", c.root.string(), "-o", out2.string(), "--shard", "1/3", "--write", "none", "-q"});
   std::set<std::string> after;
   for (const auto& id : ids_of(records(out2 / "results.shard-1-of-3.jsonl"))) after.insert(id);
   for (const auto& id : shard_ids[1]) EXPECT_TRUE(after.count(id)) << id;
@@ -314,7 +314,7 @@ TEST(batch_cli, streams_a_list_from_stdin_to_records_on_stdout) {
                                           (d / "no_such_file.jpg").string()};
   std::string list;
   for (const auto& p : paths) list += p + "\n\n";  // blank lines are ignored
-  const auto r = run_cli({"batch", "--list", "-", "--jsonl-out", "-", "--inline-base64", "-q"}, list);
+  const auto r = run_cli({"batch", "--profile", "document", "--list", "-", "--jsonl-out", "-", "--inline-base64", "-q"}, list);
   EXPECT_EQ(r.rc, 1);
   const auto recs = parse_lines(r.out);
   ASSERT_EQ(recs.size(), paths.size());
@@ -384,7 +384,7 @@ TEST(batch_cli, outputs_are_byte_identical_with_1_and_2_threads) {
   std::vector<std::vector<json>> runs;
   for (const char* threads : {"1", "2"}) {
     const fs::path out = c.root.parent_path() / (std::string("out") + threads);
-    EXPECT_EQ(run_cli({"batch", c.root.string(), "-o", out.string(), "--threads", threads, "-q"}).rc, 0);
+    EXPECT_EQ(run_cli({"batch", "--profile", "document", c.root.string(), "-o", out.string(), "--threads", threads, "-q"}).rc, 0);
     auto recs = records(out / "results.jsonl");
     for (auto& rec : recs)
       for (auto& [role, im] : rec["images"].items()) {
