@@ -4,7 +4,14 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/kycprep DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS kycprep EXPORT kycprepTargets
+set(KYCPREP_INSTALL_TARGETS kycprep)
+if(TARGET kycprep_upload)
+  list(APPEND KYCPREP_INSTALL_TARGETS kycprep_upload)  # kycprep::upload
+  set(KYCPREP_WITH_UPLOAD ON)
+else()
+  set(KYCPREP_WITH_UPLOAD OFF)
+endif()
+install(TARGETS ${KYCPREP_INSTALL_TARGETS} EXPORT kycprepTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
