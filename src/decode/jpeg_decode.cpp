@@ -137,6 +137,21 @@ bool phase_finish(jpeg_state* s) {
   return true;
 }
 
+// Reads `rows` scanlines straight into the caller's row pointers.
+bool phase_read_rows(jpeg_state* s, JSAMPROW* rows, int count, int* rows_done) {
+  if (setjmp(s->jump)) return false;
+  while (*rows_done < count) {
+    const JDIMENSION n = jpeg_read_scanlines(&s->cinfo, rows + *rows_done, static_cast<JDIMENSION>(count - *rows_done));
+    if (n == 0) {
+      std::snprintf(s->message, sizeof s->message, "decoder produced no more rows");
+      s->why = failure::codec_error;
+      return false;
+    }
+    *rows_done += static_cast<int>(n);
+  }
+  return true;
+}
+
 error failure_error(const jpeg_state& s) {
   switch (s.why) {
     case failure::too_many_scans: return {error_code::too_many_scans, stage::decode, s.message};
@@ -337,19 +352,33 @@ result<decoded> decode_jpeg_impl(std::span<const std::uint8_t> bytes, const deco
     return error{error_code::internal, stage::decode, "unexpected scaled height from libjpeg"};
 
   out.scale_denom = d;
-  out.region = {x0 * d, y0 * d, std::min(W, x1 * d) - x0 * d, std::min(H, y1 * d) - y0 * d};
-  out.pixels.width = out_w;
-  out.pixels.height = out_h;
-  out.pixels.channels = req.gray ? 1 : 3;
-  out.pixels.pixels.resize(out.pixels.stride() * static_cast<std::size_t>(out_h));
-
-  const int in_channels = s->cinfo.output_components;
-  std::vector<std::uint8_t> row(static_cast<std::size_t>(s->cinfo.output_width) * in_channels);
-  std::vector<std::uint8_t> scratch(cmyk ? static_cast<std::size_t>(out_w) * 3 : 0);
-  copy_ctx ctx{out.pixels.pixels.data(), out.pixels.stride(), x0 - static_cast<int>(crop_x), out_w, in_channels,
-               out.pixels.channels, out.source.adobe_inverted, &scratch};
   int rows_done = 0;
-  if (!phase_read(s.get(), out_h, row.data(), copy_row, &ctx, &rows_done)) return failure_error(*s);
+  if (!cmyk) {
+    // Decode straight into the result: its rows are the decoder's output
+    // rows (jpeg_crop_scanline may have widened the region to iMCU bounds).
+    const int dw = static_cast<int>(s->cinfo.output_width), dx = static_cast<int>(crop_x);
+    out.region = {dx * d, y0 * d, std::min(W, (dx + dw) * d) - dx * d, std::min(H, y1 * d) - y0 * d};
+    out.pixels.width = dw;
+    out.pixels.height = out_h;
+    out.pixels.channels = req.gray ? 1 : 3;
+    out.pixels.pixels.resize(out.pixels.stride() * static_cast<std::size_t>(out_h));
+    std::vector<JSAMPROW> rows(static_cast<std::size_t>(out_h));
+    for (int y = 0; y < out_h; ++y) rows[static_cast<std::size_t>(y)] = out.pixels.pixels.data() + out.pixels.stride() * static_cast<std::size_t>(y);
+    if (!phase_read_rows(s.get(), rows.data(), out_h, &rows_done)) return failure_error(*s);
+  } else {
+    // CMYK/YCCK: convert each row, keeping exactly the requested columns.
+    out.region = {x0 * d, y0 * d, std::min(W, x1 * d) - x0 * d, std::min(H, y1 * d) - y0 * d};
+    out.pixels.width = out_w;
+    out.pixels.height = out_h;
+    out.pixels.channels = req.gray ? 1 : 3;
+    out.pixels.pixels.resize(out.pixels.stride() * static_cast<std::size_t>(out_h));
+    const int in_channels = s->cinfo.output_components;
+    std::vector<std::uint8_t> row(static_cast<std::size_t>(s->cinfo.output_width) * in_channels);
+    std::vector<std::uint8_t> scratch(static_cast<std::size_t>(out_w) * 3);
+    copy_ctx ctx{out.pixels.pixels.data(), out.pixels.stride(), x0 - static_cast<int>(crop_x), out_w, in_channels,
+                 out.pixels.channels, out.source.adobe_inverted, &scratch};
+    if (!phase_read(s.get(), out_h, row.data(), copy_row, &ctx, &rows_done)) return failure_error(*s);
+  }
   if (y1 == sh && !phase_finish(s.get())) return failure_error(*s);
   if (s->warnings > 0)
     out.warnings.push_back(std::string(s->hit_eof ? "truncated: " : "corrupt: ") + "jpeg: " + s->first_warning +

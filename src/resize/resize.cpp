@@ -1,8 +1,9 @@
-// The resampler: OpenCV's area filter when shrinking (every source pixel
-// contributes, no aliasing), bicubic when enlarging.
+// The resampler: an exact area filter when shrinking (every source pixel
+// contributes, no aliasing; see area.cpp), OpenCV's bicubic when enlarging.
 #include <opencv2/imgproc.hpp>
 
 #include "kycprep/resize.hpp"
+#include "resize/area.hpp"
 
 namespace kycprep {
 
@@ -17,9 +18,10 @@ image resize(image_view src, int w, int h) {
   cv::Mat dst(h, w, type, out.pixels.data(), out.stride());
   if (w == src.width && h == src.height) {
     in.copyTo(dst);
+  } else if (w <= src.width && h <= src.height) {
+    detail::area_downscale(src, out);
   } else {
-    const bool shrinking = w <= src.width && h <= src.height;
-    cv::resize(in, dst, dst.size(), 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_CUBIC);
+    cv::resize(in, dst, dst.size(), 0, 0, cv::INTER_CUBIC);
   }
   return out;
 }
