@@ -25,5 +25,6 @@ enum exit_status : int {
 
 void add_prepare_command(CLI::App& app, int& exit_code);
 void add_batch_command(CLI::App& app, int& exit_code);
+void add_bench_command(CLI::App& app, int& exit_code);
 
 }  // namespace kycprep::cli

@@ -14,10 +14,12 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  kycprep prepare selfie.jpg -o upload.jpg --json\n"
       "  kycprep batch photos/ -o out/ --threads 2\n"
+      "  kycprep bench photos/ --compare\n"
       "Run `kycprep <command> --help` for each command's options.");
   int exit_code = kycprep::cli::exit_ok;
   kycprep::cli::add_prepare_command(app, exit_code);
   kycprep::cli::add_batch_command(app, exit_code);
+  kycprep::cli::add_bench_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
