@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iterator>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -24,6 +25,7 @@
 #include "kycprep/decode.hpp"
 #include "kycprep/detect.hpp"
 #include "kycprep/orient.hpp"
+#include "kycprep/prepare.hpp"
 
 namespace {
 
@@ -127,7 +129,7 @@ int main(int argc, char** argv) {
   std::string model = std::string(KYCPREP_SHARED_DIR) + "/models/face_detection_yunet_2022mar.onnx";
   std::vector<std::string> detectors{"cascade", "yunet"};
   std::vector<int> proxies{240, 320, 480};
-  bool verbose = false, quiet = false, naive = false;
+  bool verbose = false, quiet = false, naive = false, pipeline = false;
   cascade_options co;
   std::string only;
   app.add_option("--dir", dir, "folder with truth.json and the images");
@@ -140,6 +142,9 @@ int main(int argc, char** argv) {
   app.add_option("--face-cascade", co.face_cascade, "cascade candidate finder file");
   app.add_option("--confirm-cascade", co.confirm_cascade, "second-opinion face cascade file (\"\" to skip)");
   app.add_option("--eye-cascade", co.eye_cascade, "eye cascade file (\"\" to skip)");
+  app.add_flag("--pipeline", pipeline,
+               "score the whole pipeline instead: prepare() with the face profile on the file's bytes "
+               "(DCT-reduced detection input, then the crop prepare() returns)");
   app.add_flag("--naive", naive, "baseline: largest raw detector box, no confirm, no retries");
   app.add_flag("-v,--verbose", verbose, "print every face found");
   app.add_flag("-q,--quiet", quiet, "print only the summary");
@@ -155,8 +160,17 @@ int main(int argc, char** argv) {
 
   // Decode once; every detector and proxy sees the same pixels.
   std::vector<std::pair<std::string, image>> pixels;
+  std::map<std::string, std::vector<std::uint8_t>> file_bytes;  // --pipeline
   for (const auto& [name, t] : images.items()) {
     if (!only.empty() && name.find(only) == std::string::npos) continue;
+    if (pipeline) {
+      auto b = read_file(dir + "/" + name, 1u << 30);
+      if (!b) {
+        std::cerr << name << ": " << b.error().message << "\n";
+        return 2;
+      }
+      file_bytes[name] = std::move(b.value());
+    }
     auto img = load_upright(dir + "/" + name);
     if (!img) {
       std::cerr << name << ": cannot decode: " << img.error().message << "\n";
@@ -188,6 +202,30 @@ int main(int argc, char** argv) {
       for (const auto& [name, img] : pixels) {
         const json& t = images[name];
         const auto t0 = std::chrono::steady_clock::now();
+        if (pipeline) {
+          prepare_options po;
+          po.detector = *det;
+          po.face_search = fo;
+          auto r = prepare(file_bytes[name], po);
+          ms_total += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+          bool ok = false;
+          std::string what;
+          if (t["largest"].is_null()) {
+            ok = !r && r.error().code == error_code::no_face;
+            what = ok ? "no_face as expected" : (r ? "cropped a non-face" : r.error().message);
+          } else if (!r) {
+            what = std::string(to_string(r.error().code)) + ": " + r.error().message;
+          } else {
+            const rect crop = unrotate(r->crop, r->extra_rotation_cw, img.width, img.height);
+            for (const auto& i : t["acceptable_largest"]) ok = ok || crop_passes(crop, to_box(t["faces"][i.get<int>()]["box"]));
+            what = "crop " + fmt_box(crop.x, crop.y, crop.w, crop.h) + " truth " + t["largest"].dump();
+          }
+          ++total;
+          pass += ok;
+          if (!ok) failed.push_back(name);
+          if (!quiet) std::cout << dname << "@" << proxy << " pipeline " << (ok ? "PASS " : "FAIL ") << name << ": " << what << "\n";
+          continue;
+        }
         auto found = find_faces(img.view(), **det, fo);
         std::optional<face_frame> frame;
         if (found && found->chosen) {
@@ -228,7 +266,7 @@ int main(int argc, char** argv) {
         if (verbose) print_raw(**det, img, proxy, t);
       }
       std::ostringstream s;
-      s << (naive ? "naive " : "") << dname << " proxy " << proxy << ": " << pass << "/" << total << " = " << (100.0 * pass / total)
+      s << (naive ? "naive " : "") << (pipeline ? "pipeline " : "") << dname << " proxy " << proxy << ": " << pass << "/" << total << " = " << (100.0 * pass / total)
         << "% correct, " << (ms_total / total) << " ms/image (find_faces+plan_face_frame)";
       if (!failed.empty()) {
         s << "; failed:";
