@@ -36,6 +36,7 @@ struct jpeg_state {
   failure why = failure::none;
   bool hit_eof = false;
   int warnings = 0;
+  bool damaged = false;  // a warning other than the benign ones was seen
   char message[JMSG_LENGTH_MAX]{};
   char first_warning[JMSG_LENGTH_MAX]{};
 
@@ -64,6 +65,7 @@ void on_emit_message(j_common_ptr c, int level) {
   const int code = c->err->msg_code;
   if (code == JWRN_JPEG_EOF) s->hit_eof = true;
   if (s->warnings++ == 0) (*c->err->format_message)(c, s->first_warning);
+  if (!benign_warning(code)) s->damaged = true;
   if (s->fail_on_corruption && !benign_warning(code)) {
     (*c->err->format_message)(c, s->message);
     s->why = failure::corrupt_warning;
@@ -381,8 +383,9 @@ result<decoded> decode_jpeg_impl(std::span<const std::uint8_t> bytes, const deco
   }
   if (y1 == sh && !phase_finish(s.get())) return failure_error(*s);
   if (s->warnings > 0)
-    out.warnings.push_back(std::string(s->hit_eof ? "truncated: " : "corrupt: ") + "jpeg: " + s->first_warning +
-                           " (" + std::to_string(s->warnings) + " decoder warning(s); data was accepted)");
+    out.warnings.push_back(std::string(s->hit_eof ? "truncated: " : (s->damaged ? "corrupt: " : "")) + "jpeg: " +
+                           s->first_warning + " (" + std::to_string(s->warnings) + " decoder warning(s)" +
+                           (s->damaged ? "; data was accepted)" : ")"));
   // When the region ends above the bottom, the rows below are never read:
   // jpeg_state's destructor aborts the decompressor.
   return out;
