@@ -83,11 +83,22 @@ void journal::load(bool resume) {
       bad_line_why = "is not a record";
       continue;
     }
-    state_.done.insert(key_of(j["id"].get_ref<const std::string&>()));
+    const auto& id = j["id"].get_ref<const std::string&>();
+    good_end += line.size() + 1;
+    if (const auto intent = j.find(upload_intent_key); intent != j.end() && intent->is_boolean() && intent->get<bool>()) {
+      // An intent is written before the call and its record after, so a
+      // record seen later settles it; whatever is left at the end is pending.
+      auto& p = state_.pending_uploads[id];
+      ++p.starts;
+      if (const auto m = j.find("merchant_biz_id"); m != j.end() && m->is_string()) p.merchant_biz_id = m->get<std::string>();
+      if (const auto v = j.find("vendor"); v != j.end() && v->is_string()) p.vendor = v->get<std::string>();
+      continue;
+    }
+    state_.pending_uploads.erase(id);
+    state_.done.insert(key_of(id));
     ++state_.records;
     const auto ok = j.find("ok");
     if (ok == j.end() || !ok->is_boolean() || !ok->get<bool>()) ++state_.failed;
-    good_end += line.size() + 1;
   }
   if (in.bad()) throw std::runtime_error("cannot read " + path.string());
   if (good_end < static_cast<std::uint64_t>(st.st_size)) {
@@ -111,6 +122,7 @@ void journal::append(std::string_view line, bool sync_now) {
   buf.push_back('\n');
   // One write(): with O_APPEND the record lands whole at the end, or (killed
   // mid-way) as a torn tail that the next --resume cuts.
+  std::lock_guard lock(append_mutex_);
   write_all(fd_, buf.data(), buf.size(), "cannot append to " + path_.string());
   if (sync_now) sync();
 }

@@ -5,21 +5,38 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "batch_inputs.hpp"
 
 namespace kycprep::cli {
 
+/// An upload that an earlier run started (its intent line is in the
+/// journal) but never recorded: the call may have reached the server and
+/// been billed. See docs/BATCH.md, "Uploading".
+struct pending_upload {
+  std::string merchant_biz_id;  ///< the id the call was sent with
+  std::string vendor;           ///< "alibaba" / "tencent"
+  int starts = 0;               ///< intent lines seen for this id
+};
+
 /// What a journal held when it was opened.
 struct journal_state {
   id_set done;                      ///< ids with a (terminal) record
-  std::uint64_t records = 0;
+  std::uint64_t records = 0;        ///< terminal records (intent lines are not records)
   std::uint64_t failed = 0;         ///< records with "ok": false
   std::uint64_t cut_bytes = 0;      ///< bytes of torn tail removed
+  /// Ids with an upload intent line and no terminal record after it, by id.
+  std::unordered_map<std::string, pending_upload> pending_uploads;
 };
+
+/// The marker of an upload intent line: {"id": ..., "upload_started": true,
+/// "vendor": ..., "merchant_biz_id": ...}. Such a line is not a record.
+inline constexpr std::string_view upload_intent_key = "upload_started";
 
 /// results.jsonl, held under an exclusive flock for the whole run (a second
 /// process on the same journal fails fast instead of interleaving records).
@@ -38,6 +55,8 @@ class journal {
   [[nodiscard]] const journal_state& state() const noexcept { return state_; }
 
   /// Appends `line` + '\n' with one write() and, when `sync`, fdatasync()s.
+  /// Thread-safe: the upload step writes intent lines from worker threads
+  /// while the sink writes records.
   void append(std::string_view line, bool sync);
   void sync();
 
@@ -47,6 +66,7 @@ class journal {
   std::filesystem::path path_;
   int fd_ = -1;
   journal_state state_;
+  std::mutex append_mutex_;  ///< one line at a time, even across short writes
 };
 
 /// The file name stem of an item's outputs: the id itself when it is made of

@@ -77,13 +77,20 @@ void cli_sink::post(batch_outcome& out) {
     // item, so that --resume does it again once the disk is fixed.
     files.fatal = e.what();
   }
-  if (files.fatal.empty() && all_ok)
-    for (const auto& step : opt_.steps) {
-      auto o = step->run(out, digests);
-      const bool failed = o.error.has_value();
-      files.steps.emplace_back(std::string(step->name()), std::move(o));
-      if (failed) break;
+  if (files.fatal.empty() && all_ok) {
+    try {
+      for (const auto& step : opt_.steps) {
+        auto o = step->run(out, digests);
+        const bool failed = o.error.has_value();
+        files.steps.emplace_back(std::string(step->name()), std::move(o));
+        if (failed) break;
+      }
+    } catch (const std::exception& e) {
+      // Not the item's fault (the journal cannot take an upload intent):
+      // stop the run, no record, --resume sorts it out.
+      files.fatal = e.what();
     }
+  }
   out.annotations = std::move(files);
 }
 
@@ -99,14 +106,20 @@ void cli_sink::consume(batch_outcome&& out) {
       err_role = out.item.images[i].role;
       break;
     }
+  std::string_view err_code_name;
   for (const auto& [name, o] : files->steps)
-    if (!err && o.error) err = &*o.error;
+    if (!err && o.error) {
+      err = &*o.error;
+      err_code_name = o.code_name;
+    }
+  if (err && err_code_name.empty()) err_code_name = to_string(err->code);
 
   ojson rec;
   rec["id"] = out.item.id;
   rec["ok"] = err == nullptr;
   if (err) {
     ojson e = ojson(error_json(*err));
+    e["code"] = err_code_name;
     if (!err_role.empty()) e["role"] = err_role;
     rec["error"] = std::move(e);
   } else {
@@ -151,13 +164,18 @@ void cli_sink::consume(batch_outcome&& out) {
     if (std::fwrite(s.data(), 1, s.size(), opt_.stream) != s.size() || std::fflush(opt_.stream) != 0)
       throw std::runtime_error("cannot write the record stream (--jsonl-out)");
   }
-  account(out, err == nullptr, err);
+  if (opt_.print)
+    for (const auto& [name, o] : files->steps)
+      if (!o.print.empty() &&
+          (std::fwrite(o.print.data(), 1, o.print.size(), opt_.print) != o.print.size() || std::fflush(opt_.print) != 0))
+        throw std::runtime_error("cannot write to stdout");
+  account(out, err == nullptr, err_code_name);
 }
 
-void cli_sink::account(const batch_outcome& out, bool ok, const kycprep::error* err) {
+void cli_sink::account(const batch_outcome& out, bool ok, std::string_view err_code) {
   ++stats_.items;
   ++(ok ? stats_.ok : stats_.failed);
-  if (err) ++stats_.errors[std::string(to_string(err->code))];
+  if (!ok) ++stats_.errors[std::string(err_code)];
   const auto* files = std::any_cast<item_files>(&out.annotations);
   for (std::size_t i = 0; i < out.images.size(); ++i) {
     stats_.input_bytes += out.images[i].input_bytes;

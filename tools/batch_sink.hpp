@@ -29,15 +29,26 @@ enum class write_mode { jpeg, base64, both, none };
 ///
 /// Its outcome goes into the record under name(). Because every record is
 /// terminal and --resume skips every id that has a record, an item whose
-/// record says it was sent is never sent again. An item sent just before a
-/// crash, whose record was not yet written, is sent again on --resume: the
-/// step should make that harmless (an idempotency key derived from the id
-/// and the sha256 of the payload, which are stable across runs).
+/// record says it was sent is never sent again. An item whose step started
+/// just before a crash has no record yet: a step with side effects must
+/// leave its own trace first (the upload step appends an intent line to the
+/// journal before sending; see batch_upload.hpp).
+///
+/// A step may throw only for failures that are not the item's (the journal
+/// cannot be written): the run then stops as for an unwritable output, and
+/// the item gets no record.
 class item_step {
  public:
   struct outcome {
     nlohmann::json json;                  ///< written to record[name()]
     std::optional<kycprep::error> error;  ///< makes the record ok=false
+    /// When non-empty, the record's error.code and the summary's
+    /// errors_by_code use this name instead of to_string(error->code)
+    /// (the upload step reports its category, e.g. "unknown_outcome").
+    std::string code_name;
+    /// Text for a human, written to sink_options::print in input order
+    /// (the upload step's --dry-run renderings).
+    std::string print;
   };
   virtual ~item_step() = default;
   [[nodiscard]] virtual std::string_view name() const = 0;
@@ -51,6 +62,7 @@ struct sink_options {
   journal* results = nullptr;         ///< results.jsonl (null: none)
   std::FILE* stream = nullptr;        ///< --jsonl-out (null: none)
   bool inline_base64 = false;         ///< put the base64 text in the stream's records
+  std::FILE* print = nullptr;         ///< where item_step::outcome::print goes (null: nowhere)
   std::vector<std::unique_ptr<item_step>> steps;
 };
 
@@ -63,7 +75,7 @@ class cli_sink final : public kycprep::batch_sink {
   [[nodiscard]] const run_stats& stats() const noexcept { return stats_; }
 
  private:
-  void account(const kycprep::batch_outcome& out, bool ok, const kycprep::error* err);
+  void account(const kycprep::batch_outcome& out, bool ok, std::string_view err_code);
 
   sink_options opt_;
   live_counters& live_;

@@ -15,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <oneapi/tbb/global_control.h>
 
 #include "batch_inputs.hpp"
 #include "batch_journal.hpp"
@@ -23,6 +24,10 @@
 #include "commands.hpp"
 #include "kycprep/batch.hpp"
 #include "kycprep/detect.hpp"
+#ifdef KYCPREP_WITH_UPLOAD
+#include "batch_upload.hpp"
+#include "upload_cli.hpp"
+#endif
 
 namespace kycprep::cli {
 
@@ -37,15 +42,26 @@ struct batch_args {
   std::string face_model, shard;
   bool inline_base64 = false, resume = false, quiet = false;
   int threads = 0, in_flight = 0;
+#ifdef KYCPREP_WITH_UPLOAD
+  upload_options upload;
+  std::string redirect_url;  ///< Tencent RedirectURL default
+  int socket_send_buffer = 0;
+#else
+  std::string upload;        ///< only to say that this build has no uploader
+#endif
 };
 
 // Set by SIGINT/SIGTERM; the monitor thread turns it into a graceful stop.
 volatile std::sig_atomic_t g_signal = 0;
 extern "C" void on_signal(int sig) { g_signal = sig; }
 
-std::string journal_name(const std::optional<shard_spec>& sh, const char* base, const char* ext) {
-  if (!sh || sh->count == 1) return std::string(base) + ext;
-  return std::string(base) + ".shard-" + std::to_string(sh->index) + "-of-" + std::to_string(sh->count) + ext;
+// A --dry-run keeps its own journal and summary (results.dry-run.jsonl), so
+// that its records never make a later real run skip the items.
+std::string journal_name(const std::optional<shard_spec>& sh, bool dry_run, const char* base, const char* ext) {
+  std::string n = base;
+  if (dry_run) n += ".dry-run";
+  if (!sh || sh->count == 1) return n + ext;
+  return n + ".shard-" + std::to_string(sh->index) + "-of-" + std::to_string(sh->count) + ext;
 }
 
 nlohmann::ordered_json summary_json(const run_stats& st, const batch_stats& bs, const input_counters& in,
@@ -60,7 +76,11 @@ nlohmann::ordered_json summary_json(const run_stats& st, const batch_stats& bs, 
   j["skipped"] = {{"already_done", in.already_done.load()},
                   {"other_shards", in.other_shard.load()},
                   {"duplicate_ids", in.duplicates.load()}};
-  if (prior) j["resumed"] = {{"records", prior->records}, {"failed", prior->failed}, {"torn_bytes_cut", prior->cut_bytes}};
+  if (prior)
+    j["resumed"] = {{"records", prior->records},
+                    {"failed", prior->failed},
+                    {"torn_bytes_cut", prior->cut_bytes},
+                    {"pending_uploads", prior->pending_uploads.size()}};
   j["stopped"] = bs.stopped;
   j["wall_seconds"] = std::round(bs.wall_seconds * 1000) / 1000;
   j["items_per_second"] = std::round(static_cast<double>(st.items) / s * 100) / 100;
@@ -141,6 +161,34 @@ int run(batch_args& a) {
   if (a.write == "base64") wm = write_mode::base64;
   else if (a.write == "both") wm = write_mode::both;
   else if (a.write == "none" || a.out.empty()) wm = write_mode::none;
+#ifdef KYCPREP_WITH_UPLOAD
+  const bool uploading = upload_requested(a.upload);
+  const bool dry_run = uploading && a.upload.dry_run;
+  if (!uploading && (a.upload.dry_run || a.upload.accept_double_billing)) {
+    std::cerr << "kycprep batch: --dry-run and --accept-double-billing need --upload alibaba|tencent\n";
+    return exit_usage;
+  }
+  // Built (credentials read, endpoint checked) before anything is prepared:
+  // a bad config fails the command, not every item.
+  std::optional<uploader> up;
+  if (uploading) {
+    auto cfg = make_upload_config(a.upload);
+    if (cfg) cfg->socket_send_buffer = a.socket_send_buffer;
+    auto u = cfg ? uploader::create(std::move(cfg.value())) : result<uploader>(cfg.error());
+    if (!u) {
+      std::cerr << "kycprep batch: --upload: " << u.error().message << "\n";
+      return exit_usage;
+    }
+    up.emplace(std::move(u.value()));
+  }
+#else
+  if (!a.upload.empty()) {
+    std::cerr << "kycprep batch: --upload: this kycprep was built without the uploader "
+                 "(configure with -DKYCPREP_BUILD_UPLOAD=ON)\n";
+    return exit_usage;
+  }
+  const bool uploading = false, dry_run = false;
+#endif
   std::optional<shard_spec> shard;
   if (!a.shard.empty()) {
     shard = parse_shard(a.shard);
@@ -154,7 +202,7 @@ int run(batch_args& a) {
   bo.threads = a.threads;
   bo.in_flight = a.in_flight;
   bo.prepare.target = a.target == "tencent" ? target::tencent : target::alibaba;
-  bo.prepare.want_base64 = wm == write_mode::base64 || wm == write_mode::both || a.inline_base64;
+  bo.prepare.want_base64 = wm == write_mode::base64 || wm == write_mode::both || a.inline_base64 || uploading;
   const profile file_profile = a.profile == "face" ? profile::face : profile::document;
 
   // The face detector is loaded once and shared by all workers. Needed for
@@ -177,11 +225,15 @@ int run(batch_args& a) {
   try {
     if (!a.out.empty()) {
       out = std::make_unique<output_dir>(a.out);
-      results = std::make_unique<journal>(fs::path(a.out) / journal_name(shard, "results", ".jsonl"), a.resume);
+      results = std::make_unique<journal>(fs::path(a.out) / journal_name(shard, dry_run, "results", ".jsonl"), a.resume);
     }
   } catch (const std::exception& e) {
     return fatal(e.what());
   }
+  if (results && !uploading && !results->state().pending_uploads.empty())
+    std::cerr << "kycprep batch: warning: " << results->state().pending_uploads.size()
+              << " upload(s) started by an earlier run have no record and may have been billed; "
+                 "resume with the same --upload to record them as unknown_outcome\n";
   std::FILE* stream = nullptr;
   if (a.jsonl_out == "-") {
     stream = stdout;
@@ -203,8 +255,21 @@ int run(batch_args& a) {
   so.results = results.get();
   so.stream = stream;
   so.inline_base64 = a.inline_base64;
-  // TODO(upload): when --upload alibaba|tencent lands (tools/upload_cli.hpp),
-  // push its item_step here: so.steps.push_back(make_upload_step(...)).
+#ifdef KYCPREP_WITH_UPLOAD
+  if (uploading) {
+    // One uploader for the whole run: one rate limit, one connection pool.
+    upload_step_options uo;
+    uo.dry_run = dry_run;
+    uo.accept_double_billing = a.upload.accept_double_billing;
+    uo.redirect_url = a.redirect_url;
+    uo.intents = results.get();
+    uo.pending = results ? &results->state().pending_uploads : nullptr;
+    so.steps.push_back(make_upload_step(std::move(*up), std::move(uo)));
+    // The dry-run renderings go to stdout, unless the records stream there
+    // (they carry the same text under upload.request).
+    if (dry_run && stream != stdout) so.print = stdout;
+  }
+#endif
   cli_sink sink(std::move(so), live);
 
   const bool progress = !a.quiet && ::isatty(STDERR_FILENO);
@@ -244,6 +309,12 @@ int run(batch_args& a) {
     }
   });
 
+  // TBB's pool holds one thread per core unless raised, and an arena cannot
+  // have more: --threads above the cores (upload runs, whose workers mostly
+  // wait on the network) needs the pool raised for the run.
+  std::optional<tbb::global_control> pool;
+  if (a.threads > static_cast<int>(std::thread::hardware_concurrency()))
+    pool.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(a.threads));
   auto r = run_batch(source, sink, bo);
   finished = true;
   monitor.join();
@@ -261,7 +332,7 @@ int run(batch_args& a) {
   if (out) {
     try {
       const std::string text = summary.dump(2) + "\n";
-      out->write_durable(journal_name(shard, "summary", ".json"),
+      out->write_durable(journal_name(shard, dry_run, "summary", ".json"),
                          {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
     } catch (const std::exception& e) {
       return fatal(e.what());
@@ -309,6 +380,19 @@ void add_batch_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--resume", a->resume, "Continue the run recorded in the output directory: skip ids that have a record");
   cmd->add_option("--shard", a->shard, "Only the inputs whose id hashes to K of N (K/N, 0-based)");
   cmd->add_flag("-q,--quiet", a->quiet, "No progress line and no summary on stderr");
+#ifdef KYCPREP_WITH_UPLOAD
+  add_upload_options(*cmd, a->upload);
+  cmd->add_option("--redirect-url", a->redirect_url,
+                  "Tencent: RedirectURL for items whose manifest line has no redirect_url")
+      ->group("Upload");
+  cmd->add_option("--socket-send-buffer", a->socket_send_buffer,
+                  "SO_SNDBUF of the upload connections in bytes (0: OS default). Smaller: a reset before the server "
+                  "read the whole request is retried instead of ending as unknown_outcome; slower on long links")
+      ->check(CLI::Range(0, 64 << 20))
+      ->group("Upload");
+#else
+  cmd->add_option("--upload", a->upload, "Not available: this kycprep was built without the uploader");
+#endif
   cmd->footer(
       "Exit status: 0 all ok, 1 some items failed (see results.jsonl), 2 usage, 10 fatal (the run stopped;\n"
       "rerun with --resume). Details and recipes (Kubernetes, Slurm, GNU parallel): docs/BATCH.md");

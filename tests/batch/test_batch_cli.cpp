@@ -250,7 +250,9 @@ TEST(batch_cli, resume_after_kill_9_at_random_moments_gives_exactly_one_record_p
     const pid_t pid = spawn_cli({"batch", "--profile", "document", c.root.string(), "-o", out.string(), "--resume", "--threads", "2",
                                  "--in-flight", "3", "-q"});
     ASSERT_GT(pid, 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 400)(rng)));
+    // A full run takes ~0.4 s here (longer under load): killing within
+    // 5-120 ms lands mid-run in the first rounds, at any stage of an item.
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, 120)(rng)));
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
