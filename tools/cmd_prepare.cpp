@@ -128,6 +128,31 @@ int run_prepare(prepare_args& a) {
 
 }  // namespace
 
+void add_frame_options(CLI::App& cmd, frame_options& frame) {
+  cmd.add_option("--face-area-ratio", frame.face_area_ratio,
+                 "Face profile: share of the frame the face box covers (the APIs ask for more than 0.6)")
+      ->check(CLI::Range(0.05, 1.0))
+      ->capture_default_str();
+  cmd.add_option_function<std::string>(
+         "--aspect",
+         [&frame](const std::string& v) {
+           const auto colon = v.find(':');
+           int w = 0, h = 0;
+           try {
+             if (colon == std::string::npos) throw std::invalid_argument(v);
+             w = std::stoi(v.substr(0, colon));
+             h = std::stoi(v.substr(colon + 1));
+           } catch (const std::exception&) {
+             throw CLI::ValidationError("--aspect", "expected W:H, e.g. 3:4");
+           }
+           if (w <= 0 || h <= 0 || w >= h) throw CLI::ValidationError("--aspect", "the frame must be portrait: W < H");
+           frame.aspect_w = w;
+           frame.aspect_h = h;
+         },
+         "Face profile: frame aspect W:H, portrait (default 3:4)")
+      ->type_name("W:H");
+}
+
 void add_prepare_command(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<prepare_args>();
   CLI::App* cmd = app.add_subcommand("prepare", "Prepare one photo: decode, orient, crop, resize, encode, base64");
@@ -142,6 +167,7 @@ void add_prepare_command(CLI::App& app, int& exit_code) {
                   "Face profile: use the YuNet ONNX model at FILE (face_detection_yunet_2022mar.onnx from the OpenCV "
                   "Zoo, MIT licence) instead of the built-in OpenCV cascade")
       ->check(CLI::ExistingFile);
+  add_frame_options(*cmd, a->opt.frame);
   cmd->add_option("--target", a->target,
                   "Byte budget: alibaba (JPEG <= 600,000 B so base64 < 1 MB) or tencent (base64 <= 8,000,000 B)")
       ->check(CLI::IsMember({"alibaba", "tencent"}))

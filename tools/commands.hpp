@@ -6,6 +6,10 @@ namespace CLI {
 class App;
 }
 
+namespace kycprep {
+struct frame_options;
+}
+
 namespace kycprep::cli {
 
 /// Exit codes shared by all subcommands (documented in README.md).
@@ -24,6 +28,8 @@ enum exit_status : int {
 };
 
 void add_prepare_command(CLI::App& app, int& exit_code);
+/// --face-area-ratio and --aspect W:H, shared by prepare and batch.
+void add_frame_options(CLI::App& cmd, kycprep::frame_options& frame);
 void add_batch_command(CLI::App& app, int& exit_code);
 void add_bench_command(CLI::App& app, int& exit_code);
 

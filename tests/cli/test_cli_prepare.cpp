@@ -122,3 +122,16 @@ TEST(cli_prepare, stdin_to_stdout) {
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(std::min(h->width, h->height), 720);
 }
+
+TEST(cli_prepare, frame_aspect_and_face_ratio_are_configurable) {
+  const fs::path dir = kycprep::test::temp_dir("cli-prepare-frame");
+  const auto in = q(kycprep::test::data_dir() / "samples/astronaut_portrait.jpg");
+  const auto r = run("prepare " + in + " --aspect 2:3 --face-area-ratio 0.5 -o " + q(dir / "f.jpg") + " --json");
+  ASSERT_EQ(r.rc, 0);
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["width"], 720);
+  EXPECT_EQ(j["height"], 1080);  // 2:3
+  EXPECT_NEAR(j["face_area_ratio"].get<double>(), 0.5, 0.05);
+  EXPECT_EQ(run("prepare " + in + " --aspect 4:3").rc, 2);  // landscape frames are refused
+  EXPECT_EQ(run("prepare " + in + " --aspect nonsense").rc, 2);
+}
