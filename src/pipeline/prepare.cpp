@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 #include "kycprep/base64.hpp"
@@ -97,6 +98,26 @@ rect to_decoded_grid(rect upright, rect decoded_region, int W, int H, int o, int
   return r;
 }
 
+// Keeps only `region` (stored, full-resolution pixels) of a scale-1 decode,
+// so that orientation and resize touch the crop, never the full frame.
+decoded crop_decoded(decoded&& full, rect region) {
+  if (full.scale_denom != 1 || region == full.region) return std::move(full);
+  const image& src = full.pixels;
+  const int x = region.x - full.region.x, y = region.y - full.region.y;
+  image out;
+  out.width = region.w;
+  out.height = region.h;
+  out.channels = src.channels;
+  out.pixels.resize(out.stride() * static_cast<std::size_t>(region.h));
+  for (int r = 0; r < region.h; ++r)
+    std::memcpy(out.pixels.data() + out.stride() * static_cast<std::size_t>(r),
+                src.pixels.data() + src.stride() * static_cast<std::size_t>(y + r) + static_cast<std::size_t>(x) * src.channels,
+                out.stride());
+  full.pixels = std::move(out);
+  full.region = region;
+  return std::move(full);
+}
+
 }  // namespace
 
 result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_options& opt) {
@@ -124,11 +145,14 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
       if (!made) return std::move(made).error();
       det = std::move(made).value();
     }
-    // A small upright copy: the smallest DCT scale with the long side at
-    // least detect_input_long_side, decoded in draft mode. When no scale
-    // applies (PNG, small JPEGs) the full decode is kept and reused below.
+    // The detection input: an upright copy about detect_input_long_side long.
+    // Baseline JPEG: a draft DCT-scaled decode (the second, region decode
+    // below reads only the rows down to the crop). Progressive JPEG and PNG:
+    // one full decode, kept for the crop, since every pass over them costs
+    // nearly a full decode (all scans; inflate).
+    const bool single_pass = out.source.format != image_format::jpeg || out.source.progressive;
     decode_request preq;
-    if (out.source.format == image_format::jpeg)
+    if (!single_pass)
       for (int d : {8, 4, 2})
         if ((std::max(W, H) + d - 1) / d >= opt.detect_input_long_side) {
           preq.scale_denom = d;
@@ -138,8 +162,18 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
     auto proxy = decode(bytes, opt.decode, preq);
     if (!proxy) return std::move(proxy).error();
     for (const auto& w : proxy->warnings) out.warnings.push_back(w);
-    image proxy_up = o_exif == 1 ? image{} : apply_orientation(proxy->pixels, o_exif);
-    const image_view proxy_view = o_exif == 1 ? proxy->pixels.view() : proxy_up.view();
+    image small;  // stored orientation, reduced
+    if (!preq.draft) {
+      const int long_side = std::max(proxy->pixels.width, proxy->pixels.height);
+      if (long_side > 2 * opt.detect_input_long_side) {
+        const double f = static_cast<double>(opt.detect_input_long_side) / long_side;
+        small = resize(proxy->pixels.view(), std::max(1, static_cast<int>(std::lround(proxy->pixels.width * f))),
+                       std::max(1, static_cast<int>(std::lround(proxy->pixels.height * f))));
+      }
+    }
+    const image& stored_small = small.empty() ? proxy->pixels : small;
+    image proxy_up = o_exif == 1 ? image{} : apply_orientation(stored_small, o_exif);
+    const image_view proxy_view = o_exif == 1 ? stored_small.view() : proxy_up.view();
     if (!preq.draft) reuse = std::move(proxy).value();
     clock.lap(stage::decode);
     auto found = find_faces(proxy_view, *det, opt.face_search);
@@ -197,7 +231,7 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
   if (stored_region != rect{0, 0, W, H}) req.region = stored_region;
   if (out.source.format == image_format::jpeg)
     req.scale_denom = shrink_on_load_denom(std::min(out.crop.w, out.crop.h), opt.short_side, opt.resize_headroom);
-  auto dec = reuse ? result<decoded>(std::move(*reuse)) : decode(bytes, opt.decode, req);
+  auto dec = reuse ? result<decoded>(crop_decoded(std::move(*reuse), stored_region)) : decode(bytes, opt.decode, req);
   reuse.reset();
   if (!dec) return std::move(dec).error();
   out.decode_scale_denom = dec->scale_denom;
