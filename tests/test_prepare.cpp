@@ -8,7 +8,10 @@
 #include <map>
 #include <thread>
 
+#include <lcms2.h>
+
 #include "jpeg_markers.hpp"
+#include "kycprep/encode.hpp"
 #include "kycprep/base64.hpp"
 #include "kycprep/prepare.hpp"
 #include "test_support.hpp"
@@ -280,4 +283,83 @@ TEST(prepare, invalid_options_and_missing_files) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, error_code::io_error);
   EXPECT_EQ(missing.error().where, stage::read);
+}
+
+namespace {
+// A JPEG of flat RGB (v, v, v) carrying `profile` in an APP2 ICC_PROFILE segment.
+std::vector<std::uint8_t> flat_jpeg_with_icc(std::uint8_t v, const std::vector<std::uint8_t>& profile) {
+  image img;
+  img.width = 480;
+  img.height = 640;
+  img.channels = 3;
+  img.pixels.assign(img.stride() * 640, v);
+  auto enc = encode_jpeg(img.view(), {100, 91, 0});
+  EXPECT_TRUE(enc.ok());
+  std::vector<std::uint8_t> j = enc->jpeg;
+  if (profile.empty()) return j;
+  std::vector<std::uint8_t> seg = {0xFF, 0xE2, 0, 0};
+  const char tag[] = "ICC_PROFILE";
+  seg.insert(seg.end(), tag, tag + 12);  // with its NUL
+  seg.push_back(1);                      // chunk 1 of 1
+  seg.push_back(1);
+  seg.insert(seg.end(), profile.begin(), profile.end());
+  const std::size_t len = seg.size() - 2;
+  seg[2] = static_cast<std::uint8_t>(len >> 8);
+  seg[3] = static_cast<std::uint8_t>(len & 0xFF);
+  j.insert(j.begin() + 2, seg.begin(), seg.end());
+  return j;
+}
+
+std::vector<std::uint8_t> linear_light_profile() {
+  cmsCIExyY d65;
+  cmsWhitePointFromTemp(&d65, 6504);
+  const cmsCIExyYTRIPLE srgb_primaries = {{0.64, 0.33, 1.0}, {0.30, 0.60, 1.0}, {0.15, 0.06, 1.0}};
+  cmsToneCurve* linear = cmsBuildGamma(nullptr, 1.0);
+  cmsToneCurve* curves[3] = {linear, linear, linear};
+  cmsHPROFILE p = cmsCreateRGBProfile(&d65, &srgb_primaries, curves);
+  cmsSetProfileVersion(p, 4.3);
+  cmsUInt32Number n = 0;
+  cmsSaveProfileToMem(p, nullptr, &n);
+  std::vector<std::uint8_t> out(n);
+  cmsSaveProfileToMem(p, out.data(), &n);
+  cmsCloseProfile(p);
+  cmsFreeToneCurve(linear);
+  return out;
+}
+
+double mean_of(const image& img) {
+  double s = 0;
+  for (auto v : img.pixels) s += v;
+  return s / static_cast<double>(img.pixels.size());
+}
+}  // namespace
+
+TEST(prepare, embedded_icc_profiles_are_converted_to_srgb) {
+  const auto profile = linear_light_profile();
+  ASSERT_GT(profile.size(), 100u);
+  prepare_options o = document_profile();
+  // Linear-light 128 is 50% light; in sRGB that is encoded as ~188.
+  auto tagged = prepare(flat_jpeg_with_icc(128, profile), o);
+  ASSERT_TRUE(tagged.ok()) << tagged.error().message;
+  EXPECT_TRUE(tagged->source.icc);
+  EXPECT_TRUE(tagged->source.icc_converted);
+  EXPECT_NEAR(mean_of(decode_output(tagged.value())), 188.0, 4.0);
+  EXPECT_FALSE(test::jpeg_markers(tagged->jpeg).has_icc);  // converted, never copied
+  // Untagged, the same pixels are taken as sRGB already.
+  auto plain = prepare(flat_jpeg_with_icc(128, {}), o);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->source.icc_converted);
+  EXPECT_NEAR(mean_of(decode_output(plain.value())), 128.0, 2.0);
+  // An sRGB profile is recognised and left alone; garbage is a warning, not an error.
+  auto srgb = prepare_file((test::data_dir() / "fixtures/jpeg/icc_srgb.jpg").string(), o);
+  ASSERT_TRUE(srgb.ok());
+  EXPECT_TRUE(srgb->source.icc);
+  EXPECT_FALSE(srgb->source.icc_converted);
+  std::vector<std::uint8_t> junk(200, 0x5A);
+  auto bad = prepare(flat_jpeg_with_icc(128, junk), o);
+  ASSERT_TRUE(bad.ok()) << bad.error().message;
+  EXPECT_FALSE(bad->source.icc_converted);
+  bool warned = false;
+  for (const auto& w : bad->warnings) warned |= w.rfind("icc:", 0) == 0;
+  EXPECT_TRUE(warned);
 }

@@ -17,7 +17,7 @@ OUT_DIR=${OUT_DIR:-out}
 packages=(
   cmake ninja-build g++ pkg-config
   libopencv-dev opencv-data            # resize, cascades, YuNet via FaceDetectorYN
-  libjpeg62-turbo-dev libturbojpeg0-dev libpng-dev
+  libjpeg62-turbo-dev libturbojpeg0-dev libpng-dev liblcms2-dev   # codecs; ICC -> sRGB
   libtbb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev libssl-dev libcpp-httplib-dev   # the uploader and its loopback test server

@@ -44,6 +44,7 @@ nlohmann::json result_json(const kycprep::result<kycprep::prepared>& r) {
                  {"cmyk", s.cmyk},
                  {"adobe_inverted", s.adobe_inverted},
                  {"icc", s.icc},
+                 {"icc_converted", s.icc_converted},
                  {"bit_depth", s.bit_depth},
                  {"alpha", s.alpha}};
   j["crop"] = rect_json(p.crop);

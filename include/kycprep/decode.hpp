@@ -51,7 +51,11 @@ struct source_info {
   std::string color;         ///< "rgb", "gray", "cmyk", "ycck", "palette", "gray+alpha", "rgb+alpha"
   bool cmyk = false;         ///< JPEG in CMYK or YCCK
   bool adobe_inverted = false; ///< Adobe APP14 present on a CMYK/YCCK JPEG (samples stored inverted)
-  bool icc = false;          ///< an ICC profile is embedded (it is dropped; output is tagged nothing = sRGB)
+  bool icc = false;          ///< an ICC profile is embedded (never copied to the output)
+  /// The pixels were converted from the embedded ICC profile to sRGB (RGB
+  /// profiles other than sRGB; not for draft or gray decodes). Output pixels
+  /// are always meant as sRGB.
+  bool icc_converted = false;
   int bit_depth = 8;
   bool alpha = false;
 };

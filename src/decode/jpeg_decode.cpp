@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <csetjmp>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -15,6 +16,7 @@
 #include <jerror.h>
 
 #include "decode/decode_pvt.hpp"
+#include "decode/icc.hpp"
 #include "kycprep/orient.hpp"
 
 namespace kycprep::detail {
@@ -127,6 +129,18 @@ bool phase_read(jpeg_state* s, int rows, std::uint8_t* row_buf, row_sink sink, v
     }
     sink(ctx, *rows_done, row_buf);
     ++*rows_done;
+  }
+  return true;
+}
+
+// Copies the embedded ICC profile (APP2 chunks reassembled by libjpeg).
+bool phase_icc(jpeg_state* s, std::vector<std::uint8_t>* out) {
+  if (setjmp(s->jump)) return false;
+  JOCTET* data = nullptr;
+  unsigned int len = 0;
+  if (jpeg_read_icc_profile(&s->cinfo, &data, &len) && data) {
+    out->assign(data, data + len);
+    std::free(data);
   }
   return true;
 }
@@ -380,6 +394,14 @@ result<decoded> decode_jpeg_impl(std::span<const std::uint8_t> bytes, const deco
     copy_ctx ctx{out.pixels.pixels.data(), out.pixels.stride(), x0 - static_cast<int>(crop_x), out_w, in_channels,
                  out.pixels.channels, out.source.adobe_inverted, &scratch};
     if (!phase_read(s.get(), out_h, row.data(), copy_row, &ctx, &rows_done)) return failure_error(*s);
+  }
+  if (out.source.icc && !cmyk && !req.gray && !req.draft) {
+    std::vector<std::uint8_t> profile;
+    if (!phase_icc(s.get(), &profile)) return failure_error(*s);
+    std::string why;
+    const icc_result r = convert_to_srgb(out.pixels, profile, why);
+    out.source.icc_converted = r == icc_result::converted;
+    if (r == icc_result::unusable) out.warnings.push_back("icc: " + why);
   }
   if (y1 == sh && !phase_finish(s.get())) return failure_error(*s);
   if (s->warnings > 0)

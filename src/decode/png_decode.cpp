@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "decode/decode_pvt.hpp"
+#include "decode/icc.hpp"
 #include "kycprep/orient.hpp"
 
 namespace kycprep::detail {
@@ -215,6 +216,18 @@ result<decoded> decode_png(std::span<const std::uint8_t> bytes, const decode_opt
     }
   }
   if (s->warnings > 0) out.warnings.push_back(std::string("png: ") + s->first_warning);
+  if (out.source.icc && !req.gray) {
+    png_charp name = nullptr;
+    int compression = 0;
+    png_bytep profile = nullptr;
+    png_uint_32 len = 0;
+    if (png_get_iCCP(s->png, s->info, &name, &compression, &profile, &len) && profile && len > 0) {
+      std::string why;
+      const icc_result r = convert_to_srgb(out.pixels, {profile, len}, why);
+      out.source.icc_converted = r == icc_result::converted;
+      if (r == icc_result::unusable) out.warnings.push_back("icc: " + why);
+    }
+  }
   out.region = region;
   out.scale_denom = 1;
   if (req.gray) {

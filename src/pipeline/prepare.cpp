@@ -235,6 +235,7 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
   reuse.reset();
   if (!dec) return std::move(dec).error();
   out.decode_scale_denom = dec->scale_denom;
+  out.source.icc_converted = dec->source.icc_converted;
   for (auto& w : dec->warnings)  // the proxy decode may have reported the same already
     if (std::find(out.warnings.begin(), out.warnings.end(), w) == out.warnings.end()) out.warnings.push_back(std::move(w));
   clock.lap(stage::decode);
