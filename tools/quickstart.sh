@@ -23,6 +23,8 @@ packages=(
   libcurl4-openssl-dev libssl-dev libcpp-httplib-dev   # the uploader and its loopback test server
   nlohmann-json3-dev libcli11-dev
 )
+# The tests also use real photos shipped by Debian (faces, and photos with no human face).
+[ "$mode" = test ] && packages+=(python3-skimage opencv-doc)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
