@@ -770,3 +770,237 @@ TEST(Corpus, EveryDataFileHasAReasonInTheReadme) {
 
 }  // namespace
 }  // namespace kycprep
+
+// ===========================================================================
+// Experimental one-Huffman-pass path (src/decode/coef_decode.hpp):
+// read_coefficients + dc_proxy + decode_region, judged against libjpeg's own
+// decode of the same file.
+// ===========================================================================
+#include "decode/coef_decode.hpp"
+#include "kycprep/encode.hpp"
+#include "kycprep/resize.hpp"
+
+namespace kycprep {
+namespace {
+
+const char* const coef_fixtures[] = {
+    "fixtures/jpeg/baseline_420.jpg", "fixtures/jpeg/baseline_422.jpg", "fixtures/jpeg/baseline_444.jpg",
+    "fixtures/jpeg/baseline_440.jpg", "fixtures/jpeg/gray.jpg",         "fixtures/jpeg/progressive_420.jpg",
+    "fixtures/jpeg/odd_size_420.jpg", "samples/astronaut_portrait.jpg", "samples/messi_landscape.jpg",
+};
+
+// The stored rect decode_region covers at scale d (its documented contract).
+rect coef_covered(rect r, int W, int H, int d) {
+  const int x0 = r.x / d, y0 = r.y / d;
+  const int x1 = std::min((W + d - 1) / d, (r.x + r.w + d - 1) / d), y1 = std::min((H + d - 1) / d, (r.y + r.h + d - 1) / d);
+  return {x0, y0, x1 - x0, y1 - y0};  // in scaled pixels
+}
+
+struct coef_diff {
+  double mean = 0;
+  int max = 0;
+};
+
+// decode_region(c, r, d) against the same pixels of libjpeg's full decode at 1/d.
+coef_diff coef_vs_full(const detail::coefficient_image& c, const decoded& full, rect r, int d) {
+  auto got = detail::decode_region(c, r, d);
+  EXPECT_TRUE(got.ok()) << describe(got);
+  if (!got.ok()) return {1e9, 256};
+  const rect s = coef_covered(r, c.width(), c.height(), d);
+  EXPECT_EQ(got->width, s.w);
+  EXPECT_EQ(got->height, s.h);
+  const image want = crop(full.pixels, s);
+  return {mean_abs_diff(*got, want), max_abs_diff(*got, want)};
+}
+
+TEST(CoefDecode, RegionsMatchLibjpegFullDecodeAtEveryScale) {
+  for (const char* rel : coef_fixtures) {
+    const auto bytes = load(rel);
+    auto c = detail::read_coefficients(bytes, {});
+    ASSERT_TRUE(c.ok()) << rel << ": " << describe(c);
+    const int W = c->width(), H = c->height();
+    const rect regions[] = {
+        {0, 0, W, H},                              // everything
+        {W / 5 + 3, H / 7 + 5, W / 2, H / 2},      // interior, not block aligned
+        {0, 0, 37, 29},                            // top-left corner
+        {W - 41, H - 23, 41, 23},                  // bottom-right corner (partial blocks)
+        {W / 3 + 1, 0, 1, H},                      // one odd column, full height
+        {0, H / 2 + 1, W, 1},                      // one odd row
+    };
+    for (int d : {1, 2, 4, 8}) {
+      decode_request req;
+      req.scale_denom = d;
+      auto full = decode(bytes, {}, req);
+      ASSERT_TRUE(full.ok()) << rel << ": " << describe(full);
+      for (const rect& r : regions) {
+        const coef_diff diff = coef_vs_full(*c, *full, r, d);
+        // Bit-exact with libjpeg-turbo's ISLOW + fancy upsampling, allowing
+        // one level for SIMD colour conversion rounding.
+        EXPECT_EQ(diff.max, 0) << rel << " 1/" << d << " region " << r.x << "," << r.y << " " << r.w << "x" << r.h;
+        EXPECT_LE(diff.mean, 0.05) << rel << " 1/" << d;
+      }
+    }
+  }
+}
+
+TEST(CoefDecode, RegionMatchesKycprepRegionDecode) {
+  for (const char* rel : coef_fixtures) {
+    const auto bytes = load(rel);
+    auto c = detail::read_coefficients(bytes, {});
+    ASSERT_TRUE(c.ok()) << rel << ": " << describe(c);
+    const rect r{c->width() / 4 + 5, c->height() / 3 + 2, c->width() / 2, c->height() / 2};
+    for (int d : {1, 2}) {
+      decode_request req;
+      req.region = r;
+      req.scale_denom = d;
+      auto lib = decode(bytes, {}, req);
+      ASSERT_TRUE(lib.ok()) << describe(lib);
+      auto got = detail::decode_region(*c, r, d);
+      ASSERT_TRUE(got.ok()) << describe(got);
+      // lib covers lib->region (widened to iMCU columns); cut the same pixels.
+      const rect s = coef_covered(r, c->width(), c->height(), d);
+      const rect in_lib{s.x - lib->region.x / d, s.y - lib->region.y / d, s.w, s.h};
+      const image want = crop(lib->pixels, in_lib);
+      // jpeg_crop_scanline restarts the chroma upsampler at its left/right
+      // edges, so a few edge columns may differ; the bulk is identical.
+      EXPECT_LE(mean_abs_diff(*got, want), 1.0) << rel << " 1/" << d;
+      EXPECT_LE(max_abs_diff(*got, want), 40) << rel << " 1/" << d;
+    }
+  }
+}
+
+TEST(CoefDecode, PhoneSized12MpCaseMatches) {
+  // A 12 MP 4:2:0 file like the benchmark corpus, built from the portrait sample.
+  auto src = decode_file("samples/astronaut_portrait.jpg");
+  ASSERT_TRUE(src.ok());
+  image big = resize(src->pixels.view(), 3024, 4032);
+  for (std::size_t i = 0; i < big.pixels.size(); ++i)  // camera-like texture, deterministic
+    big.pixels[i] = static_cast<std::uint8_t>(std::clamp(int{big.pixels[i]} + static_cast<int>((i * 2654435761u) >> 29) - 4, 0, 255));
+  auto enc = encode_jpeg(big.view(), {});
+  ASSERT_TRUE(enc.ok());
+  auto c = detail::read_coefficients(enc->jpeg, {});
+  ASSERT_TRUE(c.ok()) << describe(c);
+  EXPECT_EQ(c->width(), 3024);
+  EXPECT_EQ(c->height(), 4032);
+  EXPECT_GE(c->coefficient_bytes(), std::size_t{3024} * 4032 * 3);  // 2 bytes x 1.5 samples per pixel
+  const rect face{686, 1794, 1163, 872};
+  for (int d : {1, 2}) {
+    decode_request req;
+    req.scale_denom = d;
+    auto full = decode(enc->jpeg, {}, req);
+    ASSERT_TRUE(full.ok());
+    const coef_diff diff = coef_vs_full(*c, *full, face, d);
+    EXPECT_EQ(diff.max, 0) << "1/" << d;
+    EXPECT_LE(diff.mean, 0.05) << "1/" << d;
+  }
+}
+
+TEST(CoefDecode, DcProxyIsTheEighthScaleImage) {
+  for (const char* rel : coef_fixtures) {
+    const auto bytes = load(rel);
+    auto c = detail::read_coefficients(bytes, {});
+    ASSERT_TRUE(c.ok()) << describe(c);
+    const image proxy = detail::dc_proxy(*c);
+    decode_request req;
+    req.scale_denom = 8;
+    auto lib = decode(bytes, {}, req);
+    ASSERT_TRUE(lib.ok());
+    ASSERT_EQ(proxy.width, lib->pixels.width) << rel;
+    ASSERT_EQ(proxy.height, lib->pixels.height) << rel;
+    // libjpeg at 1/8: luma is the DC term, subsampled chroma a 2x2 IDCT.
+    EXPECT_EQ(max_abs_diff(proxy, lib->pixels), 0) << rel;
+    // ... which is also the draft proxy prepare() detects on for baseline
+    // files (a progressive draft is its first scan alone, coarser still).
+    if (c->progressive()) continue;
+    req.draft = true;
+    auto draft = decode(bytes, {}, req);
+    ASSERT_TRUE(draft.ok());
+    EXPECT_EQ(max_abs_diff(proxy, draft->pixels), 0) << rel;
+  }
+}
+
+TEST(CoefDecode, UnsupportedLayoutsAreRefusedFromTheHeader) {
+  for (const char* rel : {"fixtures/jpeg/cmyk_adobe.jpg", "fixtures/jpeg/ycck_adobe.jpg", "fixtures/jpeg/baseline_411.jpg",
+                          "fixtures/png/rgb8.png"}) {
+    const auto bytes = load(rel);
+    auto c = detail::read_coefficients(bytes, {});
+    EXPECT_EQ(error_of(c, rel).code, error_code::unsupported_format) << rel << ": " << describe(c);
+  }
+}
+
+TEST(CoefDecode, IccProfileIsKeptForTheCaller) {
+  const auto with = load("fixtures/jpeg/icc_srgb.jpg");
+  auto c = detail::read_coefficients(with, {});
+  ASSERT_TRUE(c.ok()) << describe(c);
+  EXPECT_GT(c->icc_profile().size(), 128u);  // an ICC header is 128 bytes
+  EXPECT_EQ(std::string(c->icc_profile().begin() + 36, c->icc_profile().begin() + 40), "acsp");
+  const auto without = load("fixtures/jpeg/baseline_420.jpg");
+  auto d = detail::read_coefficients(without, {});
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->icc_profile().empty());
+}
+
+TEST(CoefDecode, BadScaleOrRegionIsInvalidOptions) {
+  const auto bytes = load("fixtures/jpeg/baseline_420.jpg");
+  auto c = detail::read_coefficients(bytes, {});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(error_of(detail::decode_region(*c, {0, 0, 10, 10}, 3), "scale 3").code, error_code::invalid_options);
+  EXPECT_EQ(error_of(detail::decode_region(*c, {5000, 0, 10, 10}, 1), "outside").code, error_code::invalid_options);
+  auto clamped = detail::decode_region(*c, {-10, -10, 30, 30}, 1);  // clamped to the image
+  ASSERT_TRUE(clamped.ok());
+  EXPECT_EQ(clamped->width, 20);
+  EXPECT_EQ(clamped->height, 20);
+}
+
+TEST(CoefDecode, LimitsAndCorruptionPolicyAsDecode) {
+  auto code_of = [](const std::string& rel, const decode_options& opt = {}) {
+    const auto bytes = load(rel);
+    return error_of(detail::read_coefficients(bytes, opt), rel).code;
+  };
+  EXPECT_EQ(code_of("hostile/truncated_50.jpg"), error_code::truncated);
+  EXPECT_EQ(code_of("hostile/corrupt_entropy.jpg"), error_code::corrupt);
+  EXPECT_EQ(code_of("hostile/scans_190.jpg"), error_code::too_many_scans);
+  EXPECT_EQ(code_of("hostile/bomb_65500x65500.jpg"), error_code::side_too_large);
+  EXPECT_EQ(code_of("hostile/implausible_7800x7800.jpg"), error_code::implausible_size);
+  decode_options small;
+  small.limits.max_input_bytes = 100;
+  EXPECT_EQ(code_of("fixtures/jpeg/baseline_420.jpg", small), error_code::input_too_large);
+
+  decode_options tolerant;
+  tolerant.tolerate_corruption = true;
+  const auto bytes = load("hostile/truncated_50.jpg");
+  auto c = detail::read_coefficients(bytes, tolerant);
+  ASSERT_TRUE(c.ok()) << describe(c);
+  ASSERT_FALSE(c->warnings().empty());
+  EXPECT_NE(c->warnings().front().find("truncated"), std::string::npos) << c->warnings().front();
+  auto whole = detail::decode_region(*c, {0, 0, c->width(), c->height()}, 1);
+  ASSERT_TRUE(whole.ok());
+  auto lib = decode(bytes, tolerant);
+  ASSERT_TRUE(lib.ok());
+  EXPECT_LE(max_abs_diff(*whole, lib->pixels), 1);  // the missing half is the same grey
+}
+
+TEST(CoefDecode, EveryHostileFileReturnsWithoutCrashing) {
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(test::data_dir() / "hostile")) {
+    const auto bytes = test::read_bytes(entry.path());
+    for (bool tolerate : {false, true}) {
+      decode_options opt;
+      opt.tolerate_corruption = tolerate;
+      auto c = detail::read_coefficients(bytes, opt);
+      if (!c.ok()) {
+        EXPECT_FALSE(c.error().message.empty()) << entry.path();
+        continue;
+      }
+      const image p = detail::dc_proxy(*c);
+      EXPECT_EQ(p.width, (c->width() + 7) / 8) << entry.path();
+      auto r = detail::decode_region(*c, {c->width() / 3, c->height() / 3, 40, 40}, 2);
+      EXPECT_TRUE(r.ok()) << entry.path() << ": " << describe(r);
+    }
+    ++n;
+  }
+  EXPECT_GE(n, 29);
+}
+
+}  // namespace
+}  // namespace kycprep

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <memory>
 
+#include "decode/coef_decode.hpp"
+#include "decode/icc.hpp"
 #include "kycprep/base64.hpp"
 #include "kycprep/crop.hpp"
 #include "kycprep/detect.hpp"
@@ -118,6 +120,28 @@ decoded crop_decoded(decoded&& full, rect region) {
   return std::move(full);
 }
 
+// The crop region from coefficients already read, as decode() would give
+// it (including the ICC conversion to sRGB).
+result<decoded> decode_from_coefficients(const detail::coefficient_image& c, const source_info& src, rect region,
+                                         int d) {
+  auto px = detail::decode_region(c, region, d);
+  if (!px) return std::move(px).error();
+  decoded out;
+  out.source = src;
+  out.scale_denom = d;
+  const int x0 = region.x / d, y0 = region.y / d;
+  const int x1 = (region.x + region.w + d - 1) / d, y1 = (region.y + region.h + d - 1) / d;
+  out.region = {x0 * d, y0 * d, std::min(c.width(), x1 * d) - x0 * d, std::min(c.height(), y1 * d) - y0 * d};
+  out.pixels = std::move(px).value();
+  if (!c.icc_profile().empty()) {
+    std::string why;
+    const auto r = detail::convert_to_srgb(out.pixels, c.icc_profile(), why);
+    out.source.icc_converted = r == detail::icc_result::converted;
+    if (r == detail::icc_result::unusable) out.warnings.push_back("icc: " + why);
+  }
+  return out;
+}
+
 }  // namespace
 
 result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_options& opt) {
@@ -138,6 +162,7 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
   size2 up = up_exif;
   rect frame{0, 0, up.w, up.h};
   std::optional<decoded> reuse;  // a full-resolution decode made for detection
+  std::optional<detail::coefficient_image> coefs;  // progressive JPEG: read once
   if (opt.profile == profile::face) {
     std::shared_ptr<const face_detector> det = opt.detector;
     if (!det) {
@@ -146,10 +171,20 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
       det = std::move(made).value();
     }
     // The detection input: an upright copy about detect_input_long_side long.
-    // Baseline JPEG: a draft DCT-scaled decode (the second, region decode
-    // below reads only the rows down to the crop). Progressive JPEG and PNG:
-    // one full decode, kept for the crop, since every pass over them costs
-    // nearly a full decode (all scans; inflate).
+    //  - Baseline JPEG: a draft DCT-scaled decode; the region decode below
+    //    then reads only the rows down to the crop (two Huffman passes, ~1/8
+    //    of the memory of one: docs/PERFORMANCE.md).
+    //  - Progressive JPEG: every pass costs nearly a full decode (all scans),
+    //    so the coefficients are read once; the proxy comes from their DC
+    //    terms and the crop is decoded from them.
+    //  - PNG (and progressive files the coefficient path refuses, e.g.
+    //    CMYK): one full decode, kept for the crop.
+    const bool progressive_jpeg = out.source.format == image_format::jpeg && out.source.progressive;
+    if (progressive_jpeg) {
+      auto c = detail::read_coefficients(bytes, opt.decode);
+      if (c) coefs.emplace(std::move(c).value());
+      else if (c.error().code != error_code::unsupported_format) return std::move(c).error();
+    }
     const bool single_pass = out.source.format != image_format::jpeg || out.source.progressive;
     decode_request preq;
     if (!single_pass)
@@ -159,8 +194,13 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
           preq.draft = true;
           break;
         }
-    auto proxy = decode(bytes, opt.decode, preq);
+    result<decoded> proxy = coefs ? result<decoded>(decoded{}) : decode(bytes, opt.decode, preq);
     if (!proxy) return std::move(proxy).error();
+    if (coefs) {
+      proxy->pixels = detail::dc_proxy(*coefs);
+      proxy->scale_denom = 8;
+      proxy->warnings = coefs->warnings();
+    }
     for (const auto& w : proxy->warnings) out.warnings.push_back(w);
     image small;  // stored orientation, reduced
     if (!preq.draft) {
@@ -174,7 +214,7 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
     const image& stored_small = small.empty() ? proxy->pixels : small;
     image proxy_up = o_exif == 1 ? image{} : apply_orientation(stored_small, o_exif);
     const image_view proxy_view = o_exif == 1 ? stored_small.view() : proxy_up.view();
-    if (!preq.draft) reuse = std::move(proxy).value();
+    if (!preq.draft && !coefs) reuse = std::move(proxy).value();
     clock.lap(stage::decode);
     auto found = find_faces(proxy_view, *det, opt.face_search);
     clock.lap(stage::detect);
@@ -231,8 +271,11 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
   if (stored_region != rect{0, 0, W, H}) req.region = stored_region;
   if (out.source.format == image_format::jpeg)
     req.scale_denom = shrink_on_load_denom(std::min(out.crop.w, out.crop.h), opt.short_side, opt.resize_headroom);
-  auto dec = reuse ? result<decoded>(crop_decoded(std::move(*reuse), stored_region)) : decode(bytes, opt.decode, req);
+  auto dec = reuse    ? result<decoded>(crop_decoded(std::move(*reuse), stored_region))
+             : coefs ? decode_from_coefficients(*coefs, out.source, stored_region, req.scale_denom)
+                     : decode(bytes, opt.decode, req);
   reuse.reset();
+  coefs.reset();
   if (!dec) return std::move(dec).error();
   out.decode_scale_denom = dec->scale_denom;
   out.source.icc_converted = dec->source.icc_converted;
