@@ -1,8 +1,6 @@
 // One entropy pass (jpeg_read_coefficients), then our own IDCT of a region.
 //
-// Error handling follows jpeg_decode.cpp: libjpeg's error_exit longjmps back
-// into small "phase" functions whose locals are trivially destructible; all
-// state that must survive the jump lives in the heap-allocated state.
+// Error handling is jpeg_session.hpp's, as in jpeg_decode.cpp.
 //
 // The arithmetic below is ported from libjpeg-turbo 2.1 (jidctint.c,
 // jidctred.c, jdsample.c, jdcolor.c; IJG/BSD-style licence) so that the
@@ -21,12 +19,11 @@
 #include <jerror.h>
 
 #include "decode/decode_pvt.hpp"
+#include "decode/jpeg_session.hpp"
 
 namespace kycprep::detail {
 
 namespace {
-
-enum class failure : int { none = 0, codec_error, corrupt_warning, too_many_scans };
 
 // One component as decode_region sees it at a given scale.
 struct component {
@@ -38,22 +35,7 @@ struct component {
 
 }  // namespace
 
-struct coefficient_image::state {
-  jpeg_decompress_struct cinfo{};
-  jpeg_error_mgr err{};
-  jpeg_progress_mgr progress{};
-  std::jmp_buf jump{};
-  bool created = false;
-
-  bool fail_on_corruption = true;
-  std::uint32_t max_scans = 0;
-  failure why = failure::none;
-  bool hit_eof = false;
-  int warning_count = 0;
-  bool damaged = false;
-  char message[JMSG_LENGTH_MAX]{};
-  char first_warning[JMSG_LENGTH_MAX]{};
-
+struct coefficient_image::state : jpeg_session {
   jvirt_barray_ptr* arrays = nullptr;
   int width = 0, height = 0, max_h = 1, max_v = 1, ncomp = 0;
   bool progressive = false;
@@ -61,65 +43,11 @@ struct coefficient_image::state {
   std::vector<component> comps;
   std::vector<std::string> warnings;
   std::vector<std::uint8_t> icc;
-
-  ~state() {
-    if (created) jpeg_destroy_decompress(&cinfo);
-  }
 };
 
 namespace {
 
 using state = coefficient_image::state;
-
-state* state_of(j_common_ptr c) { return static_cast<state*>(c->client_data); }
-
-[[noreturn]] void on_error_exit(j_common_ptr c) {
-  state* s = state_of(c);
-  (*c->err->format_message)(c, s->message);
-  s->why = failure::codec_error;
-  std::longjmp(s->jump, 1);
-}
-
-bool benign_warning(int code) {
-  return code == JWRN_ADOBE_XFORM || code == JWRN_BOGUS_ICC || code == JWRN_JFIF_MAJOR;
-}
-
-void on_emit_message(j_common_ptr c, int level) {
-  if (level >= 0) return;
-  state* s = state_of(c);
-  const int code = c->err->msg_code;
-  if (code == JWRN_JPEG_EOF) s->hit_eof = true;
-  if (s->warning_count++ == 0) (*c->err->format_message)(c, s->first_warning);
-  if (!benign_warning(code)) s->damaged = true;
-  if (s->fail_on_corruption && !benign_warning(code)) {
-    (*c->err->format_message)(c, s->message);
-    s->why = failure::corrupt_warning;
-    std::longjmp(s->jump, 1);
-  }
-}
-
-void on_progress(j_common_ptr c) {
-  state* s = state_of(c);
-  if (!c->is_decompressor) return;
-  auto* d = reinterpret_cast<j_decompress_ptr>(c);
-  if (d->progressive_mode && static_cast<std::uint32_t>(d->input_scan_number) > s->max_scans) {
-    std::snprintf(s->message, sizeof s->message, "progressive JPEG has more than %u scans (max_scans)",
-                  static_cast<unsigned>(s->max_scans));
-    s->why = failure::too_many_scans;
-    std::longjmp(s->jump, 1);
-  }
-}
-
-bool phase_header(state* s, const std::uint8_t* data, std::size_t size) {
-  if (setjmp(s->jump)) return false;
-  jpeg_create_decompress(&s->cinfo);
-  s->created = true;
-  s->cinfo.client_data = s;
-  jpeg_mem_src(&s->cinfo, data, static_cast<unsigned long>(size));
-  jpeg_save_markers(&s->cinfo, JPEG_APP0 + 2, 0xFFFF);  // ICC
-  jpeg_read_header(&s->cinfo, TRUE);
-  return true;
-}
 
 bool phase_read(state* s) {
   if (setjmp(s->jump)) return false;
@@ -144,19 +72,6 @@ bool phase_rows(state* s, int ci, const JCOEF** rows, int n) {
     rows[r] = a[0][0];
   }
   return true;
-}
-
-error failure_error(const state& s) {
-  switch (s.why) {
-    case failure::too_many_scans: return {error_code::too_many_scans, stage::decode, s.message};
-    case failure::corrupt_warning:
-      return {s.hit_eof ? error_code::truncated : error_code::corrupt, stage::decode,
-              std::string("jpeg: ") + s.message +
-                  (s.hit_eof ? " (file is truncated)" : " (set tolerate_corruption to accept with a warning)")};
-    case failure::codec_error:
-    case failure::none: break;
-  }
-  return {s.hit_eof ? error_code::truncated : error_code::corrupt, stage::decode, std::string("jpeg: ") + s.message};
 }
 
 // The layouts this path reproduces exactly; anything else goes to libjpeg.
@@ -523,19 +438,15 @@ result<coefficient_image> read_coefficients(std::span<const std::uint8_t> bytes,
   if (sniff_format(bytes) != image_format::jpeg)
     return error{error_code::unsupported_format, stage::sniff, "coefficient path: not a JPEG"};
   auto s = std::make_unique<state>();
-  s->cinfo.err = jpeg_std_error(&s->err);
-  s->err.error_exit = on_error_exit;
-  s->err.emit_message = on_emit_message;
   s->fail_on_corruption = !opt.tolerate_corruption;
   s->max_scans = opt.limits.max_scans;
-  s->progress.progress_monitor = on_progress;
-  if (!phase_header(s.get(), bytes.data(), bytes.size())) return failure_error(*s);
-  s->cinfo.progress = &s->progress;
+  if (!s->read_header(bytes, false)) return s->failure();
+  s->watch_scans();
   const auto& ci = s->cinfo;
   if (auto e = check_dimensions(ci.image_width, ci.image_height, bytes.size(), opt.limits)) return std::move(*e);
   if (const char* why = unsupported_reason(ci))
     return error{error_code::unsupported_format, stage::decode, std::string("coefficient path: ") + why};
-  if (!phase_read(s.get())) return failure_error(*s);
+  if (!phase_read(s.get())) return s->failure();
 
   s->width = static_cast<int>(ci.image_width);
   s->height = static_cast<int>(ci.image_height);
@@ -555,20 +466,17 @@ result<coefficient_image> read_coefficients(std::span<const std::uint8_t> bytes,
     comp.height_in_blocks = static_cast<int>(info.height_in_blocks);
     for (int k = 0; k < DCTSIZE2; ++k) comp.quant[static_cast<std::size_t>(k)] = info.quant_table->quantval[k];
     comp.block_rows.resize(static_cast<std::size_t>(comp.height_in_blocks));
-    if (!phase_rows(s.get(), c, comp.block_rows.data(), comp.height_in_blocks)) return failure_error(*s);
+    if (!phase_rows(s.get(), c, comp.block_rows.data(), comp.height_in_blocks)) return s->failure();
     s->bytes += static_cast<std::size_t>(info.height_in_blocks) * info.width_in_blocks * sizeof(JBLOCK);
   }
   JOCTET* icc_data = nullptr;
   unsigned int icc_len = 0;
-  if (!phase_icc(s.get(), &icc_data, &icc_len)) return failure_error(*s);
+  if (!phase_icc(s.get(), &icc_data, &icc_len)) return s->failure();
   if (icc_data != nullptr) {
     s->icc.assign(icc_data, icc_data + icc_len);
     std::free(icc_data);
   }
-  if (s->warning_count > 0)
-    s->warnings.push_back(std::string(s->hit_eof ? "truncated: " : (s->damaged ? "corrupt: " : "")) + "jpeg: " +
-                          s->first_warning + " (" + std::to_string(s->warning_count) + " decoder warning(s)" +
-                          (s->damaged ? "; data was accepted)" : ")"));
+  if (auto w = s->warning_summary(); !w.empty()) s->warnings.push_back(std::move(w));
   return coefficient_image(std::move(s));
 }
 

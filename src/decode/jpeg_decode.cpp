@@ -1,9 +1,5 @@
-// JPEG decoding with the libjpeg API of libjpeg-turbo.
-//
-// libjpeg reports errors by calling error_exit, which must not return; we
-// longjmp out. To keep that well defined, every setjmp lives in a small
-// "phase" function whose locals are trivially destructible, and all state
-// that must survive a longjmp sits in the heap-allocated jpeg_state.
+// JPEG decoding with the libjpeg API of libjpeg-turbo. Errors are handled
+// as described in jpeg_session.hpp (setjmp only in small phase functions).
 #include <algorithm>
 #include <csetjmp>
 #include <cstdio>
@@ -17,89 +13,16 @@
 
 #include "decode/decode_pvt.hpp"
 #include "decode/icc.hpp"
+#include "decode/jpeg_session.hpp"
 #include "kycprep/orient.hpp"
 
 namespace kycprep::detail {
 
 namespace {
 
-enum class failure : int { none = 0, codec_error, corrupt_warning, too_many_scans };
-
-struct jpeg_state {
-  jpeg_decompress_struct cinfo{};
-  jpeg_error_mgr err{};
-  jpeg_progress_mgr progress{};
-  std::jmp_buf jump{};
-  bool created = false;
-
-  // policy and findings (written from libjpeg callbacks)
-  bool fail_on_corruption = true;
-  std::uint32_t max_scans = 0;
-  failure why = failure::none;
-  bool hit_eof = false;
-  int warnings = 0;
-  bool damaged = false;  // a warning other than the benign ones was seen
-  char message[JMSG_LENGTH_MAX]{};
-  char first_warning[JMSG_LENGTH_MAX]{};
-
-  ~jpeg_state() {
-    if (created) jpeg_destroy_decompress(&cinfo);
-  }
-};
-
-jpeg_state* state_of(j_common_ptr c) { return static_cast<jpeg_state*>(c->client_data); }
-
-[[noreturn]] void on_error_exit(j_common_ptr c) {
-  jpeg_state* s = state_of(c);
-  (*c->err->format_message)(c, s->message);
-  s->why = failure::codec_error;
-  std::longjmp(s->jump, 1);
-}
-
-// Warnings that say nothing about the image data being damaged.
-bool benign_warning(int code) {
-  return code == JWRN_ADOBE_XFORM || code == JWRN_BOGUS_ICC || code == JWRN_JFIF_MAJOR;
-}
-
-void on_emit_message(j_common_ptr c, int level) {
-  if (level >= 0) return;  // trace messages
-  jpeg_state* s = state_of(c);
-  const int code = c->err->msg_code;
-  if (code == JWRN_JPEG_EOF) s->hit_eof = true;
-  if (s->warnings++ == 0) (*c->err->format_message)(c, s->first_warning);
-  if (!benign_warning(code)) s->damaged = true;
-  if (s->fail_on_corruption && !benign_warning(code)) {
-    (*c->err->format_message)(c, s->message);
-    s->why = failure::corrupt_warning;
-    std::longjmp(s->jump, 1);
-  }
-}
-
-void on_progress(j_common_ptr c) {
-  jpeg_state* s = state_of(c);
-  if (!c->is_decompressor) return;
-  auto* d = reinterpret_cast<j_decompress_ptr>(c);
-  if (d->progressive_mode && static_cast<std::uint32_t>(d->input_scan_number) > s->max_scans) {
-    std::snprintf(s->message, sizeof s->message, "progressive JPEG has more than %u scans (max_scans)",
-                  static_cast<unsigned>(s->max_scans));
-    s->why = failure::too_many_scans;
-    std::longjmp(s->jump, 1);
-  }
-}
+using jpeg_state = jpeg_session;
 
 // ---- phases: each returns false after a longjmp, with s->why set ----------
-
-bool phase_header(jpeg_state* s, const std::uint8_t* data, std::size_t size) {
-  if (setjmp(s->jump)) return false;
-  jpeg_create_decompress(&s->cinfo);
-  s->created = true;
-  s->cinfo.client_data = s;
-  jpeg_mem_src(&s->cinfo, data, static_cast<unsigned long>(size));
-  jpeg_save_markers(&s->cinfo, JPEG_APP0 + 1, 0xFFFF);  // EXIF / XMP
-  jpeg_save_markers(&s->cinfo, JPEG_APP0 + 2, 0xFFFF);  // ICC
-  jpeg_read_header(&s->cinfo, TRUE);
-  return true;
-}
 
 bool phase_start(jpeg_state* s, int denom, J_COLOR_SPACE out_space, bool draft, JDIMENSION* crop_x,
                  JDIMENSION* crop_w, JDIMENSION skip_rows) {
@@ -124,7 +47,7 @@ bool phase_read(jpeg_state* s, int rows, std::uint8_t* row_buf, row_sink sink, v
   while (*rows_done < rows) {
     if (jpeg_read_scanlines(&s->cinfo, rp, 1) != 1) {
       std::snprintf(s->message, sizeof s->message, "decoder produced no more rows");
-      s->why = failure::codec_error;
+      s->why = jpeg_failure::codec_error;
       return false;
     }
     sink(ctx, *rows_done, row_buf);
@@ -160,25 +83,12 @@ bool phase_read_rows(jpeg_state* s, JSAMPROW* rows, int count, int* rows_done) {
     const JDIMENSION n = jpeg_read_scanlines(&s->cinfo, rows + *rows_done, static_cast<JDIMENSION>(count - *rows_done));
     if (n == 0) {
       std::snprintf(s->message, sizeof s->message, "decoder produced no more rows");
-      s->why = failure::codec_error;
+      s->why = jpeg_failure::codec_error;
       return false;
     }
     *rows_done += static_cast<int>(n);
   }
   return true;
-}
-
-error failure_error(const jpeg_state& s) {
-  switch (s.why) {
-    case failure::too_many_scans: return {error_code::too_many_scans, stage::decode, s.message};
-    case failure::corrupt_warning:
-      return {s.hit_eof ? error_code::truncated : error_code::corrupt, stage::decode,
-              std::string("jpeg: ") + s.message +
-                  (s.hit_eof ? " (file is truncated)" : " (set tolerate_corruption to accept with a warning)")};
-    case failure::codec_error:
-    case failure::none: break;
-  }
-  return {s.hit_eof ? error_code::truncated : error_code::corrupt, stage::decode, std::string("jpeg: ") + s.message};
 }
 
 std::string subsampling_of(const jpeg_decompress_struct& c) {
@@ -273,11 +183,8 @@ void copy_row(void* vctx, int row, const std::uint8_t* samples) {
 
 result<source_info> read_jpeg_header(std::span<const std::uint8_t> bytes, const decode_options& opt) {
   auto s = std::make_unique<jpeg_state>();
-  s->cinfo.err = jpeg_std_error(&s->err);
-  s->err.error_exit = on_error_exit;
-  s->err.emit_message = on_emit_message;
   s->fail_on_corruption = false;  // the header alone cannot be judged for corruption
-  if (!phase_header(s.get(), bytes.data(), bytes.size())) return failure_error(*s);
+  if (!s->read_header(bytes, true)) return s->failure();
   source_info si;
   std::vector<std::string> ignored;
   fill_source_info(s->cinfo, si, ignored);
@@ -316,16 +223,12 @@ namespace {
 result<decoded> decode_jpeg_impl(std::span<const std::uint8_t> bytes, const decode_options& opt,
                                  const decode_request& req, bool allow_first_scan) {
   auto s = std::make_unique<jpeg_state>();
-  s->cinfo.err = jpeg_std_error(&s->err);
-  s->err.error_exit = on_error_exit;
-  s->err.emit_message = on_emit_message;
   s->fail_on_corruption = !opt.tolerate_corruption;
   s->max_scans = opt.limits.max_scans;
-  s->progress.progress_monitor = on_progress;
 
   decoded out;
-  if (!phase_header(s.get(), bytes.data(), bytes.size())) return failure_error(*s);
-  s->cinfo.progress = &s->progress;
+  if (!s->read_header(bytes, true)) return s->failure();
+  s->watch_scans();
   fill_source_info(s->cinfo, out.source, out.warnings);
   const int W = static_cast<int>(s->cinfo.image_width), H = static_cast<int>(s->cinfo.image_height);
   if (auto e = check_dimensions(static_cast<std::uint64_t>(W), static_cast<std::uint64_t>(H), bytes.size(), opt.limits))
@@ -363,7 +266,7 @@ result<decoded> decode_jpeg_impl(std::span<const std::uint8_t> bytes, const deco
   JDIMENSION crop_x = static_cast<JDIMENSION>(x0), crop_w = static_cast<JDIMENSION>(out_w);
   if (out_w == sw) crop_x = 0, crop_w = static_cast<JDIMENSION>(sw);  // no horizontal crop
   if (!phase_start(s.get(), d, space, req.draft, &crop_x, &crop_w, static_cast<JDIMENSION>(y0)))
-    return failure_error(*s);
+    return s->failure();
   if (static_cast<int>(s->cinfo.output_height) != sh)
     return error{error_code::internal, stage::decode, "unexpected scaled height from libjpeg"};
 
@@ -380,7 +283,7 @@ result<decoded> decode_jpeg_impl(std::span<const std::uint8_t> bytes, const deco
     out.pixels.pixels.resize(out.pixels.stride() * static_cast<std::size_t>(out_h));
     std::vector<JSAMPROW> rows(static_cast<std::size_t>(out_h));
     for (int y = 0; y < out_h; ++y) rows[static_cast<std::size_t>(y)] = out.pixels.pixels.data() + out.pixels.stride() * static_cast<std::size_t>(y);
-    if (!phase_read_rows(s.get(), rows.data(), out_h, &rows_done)) return failure_error(*s);
+    if (!phase_read_rows(s.get(), rows.data(), out_h, &rows_done)) return s->failure();
   } else {
     // CMYK/YCCK: convert each row, keeping exactly the requested columns.
     out.region = {x0 * d, y0 * d, std::min(W, x1 * d) - x0 * d, std::min(H, y1 * d) - y0 * d};
@@ -393,21 +296,18 @@ result<decoded> decode_jpeg_impl(std::span<const std::uint8_t> bytes, const deco
     std::vector<std::uint8_t> scratch(static_cast<std::size_t>(out_w) * 3);
     copy_ctx ctx{out.pixels.pixels.data(), out.pixels.stride(), x0 - static_cast<int>(crop_x), out_w, in_channels,
                  out.pixels.channels, out.source.adobe_inverted, &scratch};
-    if (!phase_read(s.get(), out_h, row.data(), copy_row, &ctx, &rows_done)) return failure_error(*s);
+    if (!phase_read(s.get(), out_h, row.data(), copy_row, &ctx, &rows_done)) return s->failure();
   }
   if (out.source.icc && !cmyk && !req.gray && !req.draft) {
     std::vector<std::uint8_t> profile;
-    if (!phase_icc(s.get(), &profile)) return failure_error(*s);
+    if (!phase_icc(s.get(), &profile)) return s->failure();
     std::string why;
     const icc_result r = convert_to_srgb(out.pixels, profile, why);
     out.source.icc_converted = r == icc_result::converted;
     if (r == icc_result::unusable) out.warnings.push_back("icc: " + why);
   }
-  if (y1 == sh && !phase_finish(s.get())) return failure_error(*s);
-  if (s->warnings > 0)
-    out.warnings.push_back(std::string(s->hit_eof ? "truncated: " : (s->damaged ? "corrupt: " : "")) + "jpeg: " +
-                           s->first_warning + " (" + std::to_string(s->warnings) + " decoder warning(s)" +
-                           (s->damaged ? "; data was accepted)" : ")"));
+  if (y1 == sh && !phase_finish(s.get())) return s->failure();
+  if (auto w = s->warning_summary(); !w.empty()) out.warnings.push_back(std::move(w));
   // When the region ends above the bottom, the rows below are never read:
   // jpeg_state's destructor aborts the decompressor.
   return out;
