@@ -60,20 +60,49 @@ TEST(encode, same_pixels_same_bytes) {
   EXPECT_EQ(a->jpeg, b->jpeg);
 }
 
-TEST(encode, lowers_quality_to_meet_budget_but_never_below_min) {
+TEST(encode, standard_huffman_tables_unless_asked_or_needed) {
   image img = noisy_image(720, 960, 3, 60);
-  auto free = encode_jpeg(img.view(), {92, 91, 0});
-  ASSERT_TRUE(free.ok());
-  auto q91 = encode_jpeg(img.view(), {91, 91, 0});
-  ASSERT_TRUE(q91.ok());
-  ASSERT_LT(q91->jpeg.size(), free->jpeg.size());
-  // A budget between the q91 and q92 sizes: quality steps down to 91.
-  auto mid = encode_jpeg(img.view(), {92, 91, free->jpeg.size() - 1});
+  auto standard = encode_jpeg(img.view());
+  ASSERT_TRUE(standard.ok());
+  EXPECT_FALSE(standard->optimized_huffman);
+  encode_options always;
+  always.optimize_huffman = true;
+  auto optimized = encode_jpeg(img.view(), always);
+  ASSERT_TRUE(optimized.ok());
+  EXPECT_TRUE(optimized->optimized_huffman);
+  EXPECT_EQ(optimized->quality, 92);
+  EXPECT_LT(optimized->jpeg.size(), standard->jpeg.size());
+  // Same coefficients, other tables: the pixels decode identically.
+  auto a = decode(standard->jpeg);
+  auto b = decode(optimized->jpeg);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->pixels.pixels, b->pixels.pixels);
+}
+
+TEST(encode, optimised_tables_then_lower_quality_to_meet_budget_but_never_below_min) {
+  image img = noisy_image(720, 960, 3, 60);
+  auto size_at = [&](int q, bool optimize) {
+    encode_options o{q, q, 0, optimize};
+    auto r = encode_jpeg(img.view(), o);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? r->jpeg.size() : 0;
+  };
+  const std::size_t std92 = size_at(92, false), opt92 = size_at(92, true), opt91 = size_at(91, true);
+  ASSERT_LT(opt92, std92);
+  ASSERT_LT(opt91, opt92);
+  // Just under the standard-table size: optimised tables keep quality 92.
+  auto tables = encode_jpeg(img.view(), {92, 91, std92 - 1});
+  ASSERT_TRUE(tables.ok());
+  EXPECT_EQ(tables->quality, 92);
+  EXPECT_TRUE(tables->optimized_huffman);
+  EXPECT_EQ(tables->jpeg.size(), opt92);
+  // Under the optimised q92 size: quality steps down to 91.
+  auto mid = encode_jpeg(img.view(), {92, 91, opt92 - 1});
   ASSERT_TRUE(mid.ok());
   EXPECT_EQ(mid->quality, 91);
-  EXPECT_LE(mid->jpeg.size(), free->jpeg.size() - 1);
-  // A budget below the q91 size: over_budget, never a lower quality.
-  auto over = encode_jpeg(img.view(), {92, 91, q91->jpeg.size() - 1});
+  EXPECT_LE(mid->jpeg.size(), opt92 - 1);
+  // Below the smallest q91 file: over_budget, never a lower quality.
+  auto over = encode_jpeg(img.view(), {92, 91, opt91 - 1});
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(over.error().code, error_code::over_budget);
   EXPECT_EQ(over.error().where, stage::encode);

@@ -1,6 +1,6 @@
 // JPEG encoding with the libjpeg API (libjpeg-turbo): baseline, 4:2:0,
-// ISLOW integer DCT, optimised Huffman tables, and no marker but JFIF's
-// APP0. Same setjmp discipline as the decoders.
+// ISLOW integer DCT, standard or optimised Huffman tables, and no marker but
+// JFIF's APP0. Same setjmp discipline as the decoders.
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
@@ -39,7 +39,7 @@ struct encoder_state {
 
 void on_emit_message(j_common_ptr, int) {}
 
-bool phase_encode(encoder_state* s, const image_view* px, int quality) {
+bool phase_encode(encoder_state* s, const image_view* px, int quality, bool optimize) {
   if (setjmp(s->jump)) return false;
   if (!s->created) {
     jpeg_create_compress(&s->cinfo);
@@ -63,7 +63,7 @@ bool phase_encode(encoder_state* s, const image_view* px, int quality) {
   }
   jpeg_set_quality(&s->cinfo, quality, TRUE);
   s->cinfo.dct_method = JDCT_ISLOW;
-  s->cinfo.optimize_coding = TRUE;
+  s->cinfo.optimize_coding = optimize ? TRUE : FALSE;
   s->cinfo.write_JFIF_header = TRUE;
   s->cinfo.write_Adobe_marker = FALSE;
   jpeg_start_compress(&s->cinfo, TRUE);
@@ -90,15 +90,21 @@ result<encoded> encode_jpeg(image_view px, const encode_options& opt) {
   s->err.emit_message = on_emit_message;
   std::size_t smallest = 0;
   for (int q = opt.quality; q >= opt.min_quality; --q) {
-    if (!phase_encode(s.get(), &px, q))
-      return error{error_code::encode_failed, stage::encode, std::string("jpeg: ") + s->message};
-    if (opt.max_bytes == 0 || s->out_size <= opt.max_bytes) {
-      encoded e;
-      e.jpeg.assign(s->out, s->out + s->out_size);
-      e.quality = q;
-      return e;
+    // Standard tables first (one pass); the optimised ones (a second pass
+    // over the coefficients) only when they may rescue this quality.
+    for (bool optimize : {opt.optimize_huffman, true}) {
+      if (!phase_encode(s.get(), &px, q, optimize))
+        return error{error_code::encode_failed, stage::encode, std::string("jpeg: ") + s->message};
+      if (opt.max_bytes == 0 || s->out_size <= opt.max_bytes) {
+        encoded e;
+        e.jpeg.assign(s->out, s->out + s->out_size);
+        e.quality = q;
+        e.optimized_huffman = optimize;
+        return e;
+      }
+      smallest = s->out_size;
+      if (optimize) break;
     }
-    smallest = s->out_size;
   }
   return error{error_code::over_budget, stage::encode,
                "JPEG is " + std::to_string(smallest) + " bytes at quality " + std::to_string(opt.min_quality) +
