@@ -313,6 +313,75 @@ TEST(exif, data_fixtures) {
 }
 
 // ---------------------------------------------------------------------------
+// The EXIF thumbnail (IFD1).
+
+const std::vector<std::uint8_t> kThumb = {0xFF, 0xD8, 0xFF, 0xDB, 1, 2, 3, 4, 5, 0xFF, 0xD9};
+
+// Reads a 32-bit value at `at` in the block's byte order and writes `v` there.
+void poke32(std::vector<std::uint8_t>& b, std::size_t at, std::uint32_t v) {
+  const bool be = b[0] == 'M';
+  for (int i = 0; i < 4; ++i) b[at + i] = static_cast<std::uint8_t>(be ? v >> (24 - 8 * i) : v >> (8 * i));
+}
+
+TEST(exif_thumbnail, found_in_both_byte_orders_with_the_orientation_still_read) {
+  for (bool be : {false, true}) {
+    const auto b = test::camera_exif(6, kThumb, be);
+    const auto t = parse_exif_thumbnail(b);
+    ASSERT_TRUE(t.has_value()) << be;
+    EXPECT_EQ(t->size, kThumb.size());
+    ASSERT_LE(t->offset + t->size, b.size());
+    EXPECT_TRUE(std::equal(kThumb.begin(), kThumb.end(), b.begin() + static_cast<std::ptrdiff_t>(t->offset)));
+    EXPECT_EQ(parse_exif_orientation(b).value, 6);
+  }
+}
+
+TEST(exif_thumbnail, absent_without_ifd1) {
+  EXPECT_FALSE(parse_exif_thumbnail(test::camera_exif(1, {}, false)).has_value());
+  EXPECT_FALSE(parse_exif_thumbnail({}).has_value());
+}
+
+TEST(exif_thumbnail, malformed_links_and_ranges_give_none) {
+  // Layout of camera_exif: IFD0 at 8 (one entry), link at 22, IFD1 at 26,
+  // its entries at 28 (+12 each: compression, offset, length), data at 68.
+  const auto good = test::camera_exif(1, kThumb, false);
+  ASSERT_TRUE(parse_exif_thumbnail(good).has_value());
+  auto with = [&](std::size_t at, std::uint32_t v) {
+    auto b = good;
+    poke32(b, at, v);
+    return parse_exif_thumbnail(b);
+  };
+  EXPECT_FALSE(with(22, 8).has_value());            // IFD1 link back to IFD0
+  EXPECT_FALSE(with(22, 4).has_value());            // link into the header
+  EXPECT_FALSE(with(22, 0xFFFFFFF0u).has_value());  // link past the end
+  EXPECT_FALSE(with(28 + 12 + 8, 0xFFFFFFFFu).has_value());                           // data offset past the end
+  EXPECT_FALSE(with(28 + 24 + 8, static_cast<std::uint32_t>(good.size())).has_value());  // length past the end
+  EXPECT_FALSE(with(28 + 24 + 8, 0xFFFFFFFFu).has_value());                           // length that would wrap
+  EXPECT_FALSE(with(28 + 24 + 8, 2).has_value());                                     // too short for a JPEG
+  auto no_soi = good;
+  no_soi[68] = 0x00;  // the data does not start with an SOI marker
+  EXPECT_FALSE(parse_exif_thumbnail(no_soi).has_value());
+  auto count2 = good;
+  poke32(count2, 28 + 12 + 4, 2);  // offset tag with count 2
+  EXPECT_FALSE(parse_exif_thumbnail(count2).has_value());
+  // Every truncation of the block: never a range outside what is left.
+  for (std::size_t n = 0; n < good.size(); ++n) {
+    const auto t = parse_exif_thumbnail(std::span(good.data(), n));
+    if (t) EXPECT_LE(t->offset + t->size, n);
+  }
+  // Random corruption of the IFD bytes: any range reported lies inside and starts at an SOI.
+  std::mt19937 rng(5);
+  for (int i = 0; i < 20000; ++i) {
+    auto b = good;
+    for (int k = 0; k < 3; ++k) b[rng() % 68] = static_cast<std::uint8_t>(rng());
+    const auto t = parse_exif_thumbnail(b);
+    if (!t) continue;
+    ASSERT_LE(t->offset + t->size, b.size());
+    ASSERT_EQ(b[t->offset], 0xFF);
+    ASSERT_EQ(b[t->offset + 1], 0xD8);
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Pixel transforms.
 
 image make_image(int w, int h, int channels, int seed = 0) {

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -362,4 +363,184 @@ TEST(prepare, embedded_icc_profiles_are_converted_to_srgb) {
   bool warned = false;
   for (const auto& w : bad->warnings) warned |= w.rfind("icc:", 0) == 0;
   EXPECT_TRUE(warned);
+}
+
+// ---------------------------------------------------------------------------
+// The EXIF thumbnail as the first detection input (prepare_options::use_exif_thumbnail).
+
+namespace {
+
+// A camera-style thumbnail of a JPEG's stored pixels: long side `long_side`,
+// optionally shifted circularly by half its width (a stale thumbnail whose
+// face sits elsewhere) or cropped to a square (another frame).
+enum class thumb_kind { faithful, shifted, square, flat };
+std::vector<std::uint8_t> thumbnail_of(const std::vector<std::uint8_t>& jpeg, thumb_kind kind = thumb_kind::faithful,
+                                       int long_side = 160) {
+  auto d = decode(jpeg);
+  EXPECT_TRUE(d.ok());
+  if (!d.ok()) return {};
+  const image& px = d->pixels;
+  const double f = static_cast<double>(long_side) / std::max(px.width, px.height);
+  image t = resize(px.view(), std::max(1, static_cast<int>(std::lround(px.width * f))),
+                   std::max(1, static_cast<int>(std::lround(px.height * f))));
+  if (kind == thumb_kind::shifted) {
+    image s = t;
+    const int c = t.channels;
+    for (int y = 0; y < t.height; ++y)
+      for (int x = 0; x < t.width; ++x)
+        std::memcpy(&s.pixels[(static_cast<std::size_t>(y) * t.width + (x + t.width / 2) % t.width) * c],
+                    &t.pixels[(static_cast<std::size_t>(y) * t.width + x) * c], static_cast<std::size_t>(c));
+    t = std::move(s);
+  } else if (kind == thumb_kind::square) {
+    const int side = std::min(t.width, t.height);
+    image s;
+    s.width = s.height = side;
+    s.channels = t.channels;
+    s.pixels.resize(s.stride() * static_cast<std::size_t>(side));
+    for (int y = 0; y < side; ++y) std::memcpy(&s.pixels[y * s.stride()], &t.pixels[y * t.stride()], s.stride());
+    t = std::move(s);
+  } else if (kind == thumb_kind::flat) {
+    std::fill(t.pixels.begin(), t.pixels.end(), std::uint8_t{128});
+  }
+  auto e = encode_jpeg(t.view());
+  EXPECT_TRUE(e.ok());
+  return e.ok() ? e->jpeg : std::vector<std::uint8_t>{};
+}
+
+double box_iou(const face& a, const face& b) {
+  const double ix = std::max(0.0, std::min<double>(a.x + a.w, b.x + b.w) - std::max<double>(a.x, b.x));
+  const double iy = std::max(0.0, std::min<double>(a.y + a.h, b.y + b.h) - std::max<double>(a.y, b.y));
+  return ix * iy / (double(a.w) * a.h + double(b.w) * b.h - ix * iy);
+}
+
+struct both_ways {
+  result<prepared> with_thumbnail, without;
+};
+both_ways prepare_both(const std::vector<std::uint8_t>& bytes, prepare_options o) {
+  o.use_exif_thumbnail = true;
+  auto a = prepare(bytes, o);
+  o.use_exif_thumbnail = false;
+  auto b = prepare(bytes, o);
+  return {std::move(a), std::move(b)};
+}
+
+}  // namespace
+
+TEST(prepare_exif_thumbnail, header_reports_where_the_thumbnail_is) {
+  const auto photo = test::read_bytes(test::data_dir() / "samples/astronaut_portrait.jpg");
+  const auto thumb = thumbnail_of(photo);
+  for (bool be : {false, true}) {
+    const auto bytes = test::with_exif(photo, test::camera_exif(3, thumb, be));
+    auto h = read_header(bytes);
+    ASSERT_TRUE(h.ok());
+    EXPECT_EQ(h->orientation, 3);
+    ASSERT_EQ(h->exif_thumbnail_size, thumb.size());
+    ASSERT_LE(h->exif_thumbnail_offset + h->exif_thumbnail_size, bytes.size());
+    EXPECT_TRUE(std::equal(thumb.begin(), thumb.end(), bytes.begin() + static_cast<std::ptrdiff_t>(h->exif_thumbnail_offset)));
+  }
+  auto none = read_header(photo);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->exif_thumbnail_size, 0u);
+}
+
+TEST(prepare_exif_thumbnail, finds_the_same_face_as_the_whole_photo_search) {
+  prepare_options o;
+  auto det = make_default_detector();
+  ASSERT_TRUE(det.ok());
+  o.detector = det.value();
+  struct input {
+    const char* file;
+    int orientation;
+  };
+  for (const input in : {input{"samples/astronaut_portrait.jpg", 1}, input{"fixtures/orientation/orient_6.jpg", 6},
+                         input{"fixtures/orientation/orient_3.jpg", 3}}) {
+    SCOPED_TRACE(in.file);
+    const auto photo = test::read_bytes(test::data_dir() / in.file);
+    const auto bytes = test::with_exif(photo, test::camera_exif(in.orientation, thumbnail_of(photo), false));
+    auto r = prepare_both(bytes, o);
+    ASSERT_TRUE(r.with_thumbnail.ok()) << r.with_thumbnail.error().message;
+    ASSERT_TRUE(r.without.ok()) << r.without.error().message;
+    EXPECT_EQ(r.with_thumbnail->detected_on, detect_input::exif_thumbnail);
+    EXPECT_NE(r.without->detected_on, detect_input::exif_thumbnail);
+    expect_output_rules(r.with_thumbnail.value(), target::alibaba, in.file);
+    EXPECT_EQ(r.with_thumbnail->source.orientation, in.orientation);
+    EXPECT_GT(box_iou(*r.with_thumbnail->chosen_face, *r.without->chosen_face), 0.7);
+    EXPECT_NEAR(r.with_thumbnail->face_area_ratio, 0.6, 0.1);
+    EXPECT_EQ(r.with_thumbnail->width, r.without->width);
+    EXPECT_EQ(r.with_thumbnail->height, r.without->height);
+    // The same frame within detection jitter (a few pixels on these small photos).
+    const auto as_face = [](rect c) { return face{float(c.x), float(c.y), float(c.w), float(c.h)}; };
+    EXPECT_GT(box_iou(as_face(r.with_thumbnail->crop), as_face(r.without->crop)), 0.85);
+  }
+}
+
+TEST(prepare_exif_thumbnail, stale_or_unusable_thumbnails_fall_back_to_the_same_result) {
+  prepare_options o;
+  auto det = make_default_detector();
+  ASSERT_TRUE(det.ok());
+  o.detector = det.value();
+  const auto photo = test::read_bytes(test::data_dir() / "samples/astronaut_portrait.jpg");
+  std::vector<std::uint8_t> corrupt = thumbnail_of(photo);
+  corrupt.resize(corrupt.size() / 2);  // truncated thumbnail
+  const auto whole = [&] {
+    auto d = decode(photo);
+    return d.ok() ? encode_jpeg(d->pixels.view()).value().jpeg : std::vector<std::uint8_t>{};
+  }();
+  const struct {
+    const char* what;
+    std::vector<std::uint8_t> thumb;
+  } cases[] = {
+      {"stale: the face elsewhere", thumbnail_of(photo, thumb_kind::shifted)},
+      {"another frame (square)", thumbnail_of(photo, thumb_kind::square)},
+      {"no face on it", thumbnail_of(photo, thumb_kind::flat)},
+      {"truncated", corrupt},
+      {"as large as the photo", whole.size() < 60000 ? whole : std::vector<std::uint8_t>{0xFF, 0xD8, 0xFF, 0xD9}},
+      {"not a JPEG past its SOI", {0xFF, 0xD8, 'n', 'o', 'p', 'e'}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    const auto bytes = test::with_exif(photo, test::camera_exif(1, c.thumb, false));
+    auto r = prepare_both(bytes, o);
+    ASSERT_TRUE(r.with_thumbnail.ok()) << r.with_thumbnail.error().message;
+    ASSERT_TRUE(r.without.ok());
+    EXPECT_NE(r.with_thumbnail->detected_on, detect_input::exif_thumbnail);
+    EXPECT_EQ(r.with_thumbnail->jpeg, r.without->jpeg);
+    EXPECT_EQ(r.with_thumbnail->crop, r.without->crop);
+  }
+}
+
+// Accuracy: on every photo of faces-dev, given a 160-pixel camera thumbnail,
+// the thumbnail path must agree with the whole-photo search: the same face
+// (IoU > 0.5) or the same no_face verdict. Measured: docs/FACES.md.
+TEST(prepare_exif_thumbnail, agrees_with_the_whole_photo_search_on_faces_dev) {
+  const fs::path dir = test::shared_dir() / "faces-dev";
+  if (!fs::exists(dir)) GTEST_SKIP() << "no ../shared/faces-dev";
+  prepare_options o;
+  auto det = make_default_detector();
+  ASSERT_TRUE(det.ok());
+  o.detector = det.value();
+  int photos = 0, agree = 0, used = 0;
+  for (const auto& p : files_in(dir)) {
+    if (p.extension() == ".json") continue;
+    auto d = decode(test::read_bytes(p));
+    ASSERT_TRUE(d.ok()) << p;
+    // Every photo as a camera JPEG (PNGs re-encoded), with its thumbnail.
+    const auto jpeg = encode_jpeg(d->pixels.view()).value().jpeg;
+    const auto bytes = test::with_exif(jpeg, test::camera_exif(1, thumbnail_of(jpeg), false));
+    auto r = prepare_both(bytes, o);
+    ++photos;
+    used += r.with_thumbnail.ok() && r.with_thumbnail->detected_on == detect_input::exif_thumbnail;
+    bool same = false;
+    if (r.with_thumbnail.ok() && r.without.ok())
+      same = box_iou(*r.with_thumbnail->chosen_face, *r.without->chosen_face) > 0.5;
+    else if (!r.with_thumbnail.ok() && !r.without.ok())
+      same = r.with_thumbnail.error().code == r.without.error().code;
+    agree += same;
+    EXPECT_TRUE(same) << p.filename() << ": "
+                      << (r.with_thumbnail.ok() ? "face" : std::string(to_string(r.with_thumbnail.error().code)))
+                      << " vs " << (r.without.ok() ? "face" : std::string(to_string(r.without.error().code)));
+  }
+  std::printf("faces-dev with 160 px thumbnails: %d photos, %d agree, %d via the thumbnail\n", photos, agree, used);
+  EXPECT_GE(photos, 30);
+  EXPECT_GE(used, photos / 2);  // most photos with a face take the fast path
 }

@@ -41,6 +41,7 @@ struct batch_args {
   std::string list, manifest, out, jsonl_out, write = "jpeg", profile = "face", target = "alibaba";
   std::string face_model, shard;
   frame_options frame;  // --face-area-ratio, --aspect
+  bool use_exif_thumbnail = true;
   bool inline_base64 = false, resume = false, quiet = false;
   int threads = 0, in_flight = 0;
 #ifdef KYCPREP_WITH_UPLOAD
@@ -204,6 +205,7 @@ int run(batch_args& a) {
   bo.in_flight = a.in_flight;
   bo.prepare.target = a.target == "tencent" ? target::tencent : target::alibaba;
   bo.prepare.frame = a.frame;
+  bo.prepare.use_exif_thumbnail = a.use_exif_thumbnail;
   bo.prepare.want_base64 = wm == write_mode::base64 || wm == write_mode::both || a.inline_base64 || uploading;
   const profile file_profile = a.profile == "face" ? profile::face : profile::document;
 
@@ -380,6 +382,7 @@ void add_batch_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--face-model", a->face_model, "YuNet ONNX model for face detection (default: OpenCV cascades)");
   add_frame_options(*cmd, a->frame);
+  add_thumbnail_option(*cmd, a->use_exif_thumbnail);
   cmd->add_flag("--resume", a->resume, "Continue the run recorded in the output directory: skip ids that have a record");
   cmd->add_option("--shard", a->shard, "Only the inputs whose id hashes to K of N (K/N, 0-based)");
   cmd->add_flag("-q,--quiet", a->quiet, "No progress line and no summary on stderr");

@@ -46,6 +46,7 @@ struct bench_args {
   bool compare = false;
   std::string profile = "face";
   std::string face_model;
+  bool use_exif_thumbnail = true;
   bool json_out = false;
   int opencv_threads = 1;
   compare_options cmp;
@@ -97,6 +98,7 @@ std::string kind_of(const source_info& s) {
   if (s.format == image_format::jpeg) k += s.progressive ? " progressive" : " baseline";
   if (s.format == image_format::png && s.progressive) k += " interlaced";
   if (s.orientation != 1) k += " exif" + std::to_string(s.orientation);
+  if (s.format == image_format::jpeg) k += s.exif_thumbnail_size > 0 ? " thumb" : " nothumb";
   return k;
 }
 
@@ -396,6 +398,7 @@ int run_bench(bench_args& a) {
   }
   prepare_options opt;
   opt.profile = a.profile == "face" ? profile::face : profile::document;
+  opt.use_exif_thumbnail = a.use_exif_thumbnail;
   std::string detector_name = "none";
   if (opt.profile == profile::face) {
     auto det = a.face_model.empty() ? make_default_detector() : make_yunet_detector(a.face_model);
@@ -639,6 +642,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--face-model", a->face_model, "Face profile: use the YuNet ONNX model at FILE instead of the cascade")
       ->check(CLI::ExistingFile);
+  add_thumbnail_option(*cmd, a->use_exif_thumbnail);
   cmd->add_option("--opencv-threads", a->opencv_threads,
                   "cv::setNumThreads for the whole process, kycprep's own OpenCV calls included; -1 keeps OpenCV's "
                   "default. 1 makes every comparison single-threaded")

@@ -153,6 +153,13 @@ void add_frame_options(CLI::App& cmd, frame_options& frame) {
       ->type_name("W:H");
 }
 
+void add_thumbnail_option(CLI::App& cmd, bool& use_exif_thumbnail) {
+  cmd.add_flag("!--no-exif-thumbnail", use_exif_thumbnail,
+               "Face profile: do not search the face on the JPEG's EXIF thumbnail first. By default a baseline JPEG "
+               "with a thumbnail of the same frame is searched there, only the crop plus a margin is decoded, and "
+               "the face is confirmed in it (else the whole photo is searched, as with this flag)");
+}
+
 void add_prepare_command(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<prepare_args>();
   CLI::App* cmd = app.add_subcommand("prepare", "Prepare one photo: decode, orient, crop, resize, encode, base64");
@@ -168,6 +175,7 @@ void add_prepare_command(CLI::App& app, int& exit_code) {
                   "Zoo, MIT licence) instead of the built-in OpenCV cascade")
       ->check(CLI::ExistingFile);
   add_frame_options(*cmd, a->opt.frame);
+  add_thumbnail_option(*cmd, a->opt.use_exif_thumbnail);
   cmd->add_option("--target", a->target,
                   "Byte budget: alibaba (JPEG <= 600,000 B so base64 < 1 MB) or tencent (base64 <= 8,000,000 B)")
       ->check(CLI::IsMember({"alibaba", "tencent"}))

@@ -30,6 +30,8 @@ enum exit_status : int {
 void add_prepare_command(CLI::App& app, int& exit_code);
 /// --face-area-ratio and --aspect W:H, shared by prepare and batch.
 void add_frame_options(CLI::App& cmd, kycprep::frame_options& frame);
+/// --no-exif-thumbnail (prepare_options::use_exif_thumbnail), shared by prepare, batch and bench.
+void add_thumbnail_option(CLI::App& cmd, bool& use_exif_thumbnail);
 void add_batch_command(CLI::App& app, int& exit_code);
 void add_bench_command(CLI::App& app, int& exit_code);
 

@@ -46,13 +46,15 @@ nlohmann::json result_json(const kycprep::result<kycprep::prepared>& r) {
                  {"icc", s.icc},
                  {"icc_converted", s.icc_converted},
                  {"bit_depth", s.bit_depth},
-                 {"alpha", s.alpha}};
+                 {"alpha", s.alpha},
+                 {"exif_thumbnail_bytes", s.exif_thumbnail_size}};
   j["crop"] = rect_json(p.crop);
   j["decode_scale"] = "1/" + std::to_string(p.decode_scale_denom);
   nlohmann::json faces = nlohmann::json::array();
   for (const face& f : p.faces) faces.push_back(face_json(f));
   j["faces"] = std::move(faces);
   j["face"] = p.chosen_face ? face_json(*p.chosen_face) : nlohmann::json(nullptr);
+  j["detected_on"] = std::string(to_string(p.detected_on));
   j["face_area_ratio"] = p.chosen_face ? nlohmann::json(round3(p.face_area_ratio)) : nlohmann::json(nullptr);
   j["warnings"] = p.warnings;
   nlohmann::json t = nlohmann::json::object();

@@ -58,6 +58,11 @@ struct source_info {
   bool icc_converted = false;
   int bit_depth = 8;
   bool alpha = false;
+  /// JPEG: the EXIF thumbnail (IFD1), as a byte range of the input; size 0
+  /// when there is none (see parse_exif_thumbnail). Not checked beyond its
+  /// SOI marker: it is untrusted bytes like the rest.
+  std::size_t exif_thumbnail_offset = 0;
+  std::size_t exif_thumbnail_size = 0;
 };
 
 /// Region of interest in *stored* coordinates plus a DCT scale, for the fast path.

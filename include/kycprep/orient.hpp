@@ -6,7 +6,9 @@
 // 8 = rotate 90 CCW to view, 3 = 180, 2/4/5/7 the mirrored variants.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -28,6 +30,19 @@ struct exif_orientation {
 /// value 1 and a warning. Never reads out of bounds; allocates nothing but the
 /// warning text. Thread-safe.
 KYCPREP_API exif_orientation parse_exif_orientation(std::span<const std::uint8_t> tiff) noexcept;
+
+/// The JPEG thumbnail an EXIF block may carry (IFD1 JPEGInterchangeFormat
+/// and JPEGInterchangeFormatLength), as a byte range of the TIFF block.
+struct exif_thumbnail {
+  std::size_t offset = 0;  ///< from the start of the TIFF block (the "II"/"MM")
+  std::size_t size = 0;
+};
+
+/// Finds the EXIF thumbnail: follows the one link from IFD0 to IFD1 and reads
+/// its two tags (LONG or SHORT, count 1). nullopt when there is none, or when
+/// anything is malformed or the range leaves the block or does not start with
+/// a JPEG SOI marker. Never reads out of bounds; allocates nothing; thread-safe.
+KYCPREP_API std::optional<exif_thumbnail> parse_exif_thumbnail(std::span<const std::uint8_t> tiff) noexcept;
 
 /// True when the orientation swaps width and height (5, 6, 7, 8).
 constexpr bool orientation_transposes(int o) noexcept { return o >= 5 && o <= 8; }

@@ -43,7 +43,17 @@ enum class target : std::uint8_t {
   tencent,  ///< FaceID: base64 <= 8,000,000 bytes
 };
 
+/// What the face search ran on (face profile), fastest first.
+enum class detect_input : std::uint8_t {
+  none,             ///< no search (document profile)
+  exif_thumbnail,   ///< the JPEG's EXIF thumbnail, then confirmed on the decoded crop region
+  dct_scaled,       ///< a draft DCT-scaled decode of the whole photo (baseline JPEG)
+  dc_coefficients,  ///< the DC terms of the coefficients, read once (progressive JPEG)
+  full_decode,      ///< a full decode, reduced (PNG; JPEGs the other paths refuse)
+};
+
 KYCPREP_API std::string_view to_string(profile p) noexcept;
+KYCPREP_API std::string_view to_string(detect_input d) noexcept;
 KYCPREP_API std::string_view to_string(target t) noexcept;
 
 struct target_preset {
@@ -75,6 +85,14 @@ struct prepare_options {
   /// find_faces() detects on its own, smaller proxy of it and uses this
   /// resolution to confirm candidates.
   int detect_input_long_side = 480;
+  /// face profile, baseline JPEG: when the file carries an EXIF thumbnail of
+  /// the same frame (most camera and phone photos), search the face on it,
+  /// decode only the crop plus a 15% margin, and search again there to
+  /// confirm it (a thumbnail can be stale after an edit). The photo is then
+  /// entropy-decoded once, and only down to the crop. When the thumbnail
+  /// shows no face or the region does not confirm it, the whole-photo search
+  /// runs as without this option; results then equal that path's.
+  bool use_exif_thumbnail = true;
   face_search_options face_search;  ///< face profile: detection passes and sanity checks
   frame_options frame;              ///< face profile: the portrait frame (3:4, face ~60% of it)
 };
@@ -105,6 +123,7 @@ struct prepared {
   /// clockwise; crop and boxes are then in that upright frame.
   int extra_rotation_cw = 0;
   double face_area_ratio = 0.0;    ///< chosen face area / crop area
+  kycprep::detect_input detected_on = detect_input::none;  ///< face profile: what the search ran on
   stage_timings timings;
   std::vector<std::string> warnings;
 };

@@ -108,7 +108,29 @@ std::string subsampling_of(const jpeg_decompress_struct& c) {
   return "other";
 }
 
-void fill_source_info(const jpeg_decompress_struct& c, source_info& si, std::vector<std::string>& warnings) {
+// The TIFF block of the first APP1 "Exif\0\0" segment, located in the input
+// itself: libjpeg's saved markers are copies, and the thumbnail is reported
+// as a range of the input. Each step moves forward, within the input.
+std::span<const std::uint8_t> exif_block_in(std::span<const std::uint8_t> b) {
+  std::size_t p = 2;  // after SOI
+  while (p + 4 <= b.size()) {
+    if (b[p] != 0xFF) return {};
+    const std::uint8_t m = b[p + 1];
+    if (m == 0xFF) {  // fill byte
+      ++p;
+      continue;
+    }
+    if (m == 0xDA || m == 0xD9) return {};  // SOS or EOI: the header segments are over
+    const std::size_t len = (std::size_t{b[p + 2]} << 8) | b[p + 3];
+    if (len < 2 || len > b.size() - p - 2) return {};
+    if (m == 0xE1 && len >= 8 && std::memcmp(b.data() + p + 4, "Exif\0\0", 6) == 0) return b.subspan(p + 10, len - 8);
+    p += 2 + len;
+  }
+  return {};
+}
+
+void fill_source_info(std::span<const std::uint8_t> bytes, const jpeg_decompress_struct& c, source_info& si,
+                      std::vector<std::string>& warnings) {
   si.format = image_format::jpeg;
   si.width = static_cast<int>(c.image_width);
   si.height = static_cast<int>(c.image_height);
@@ -132,6 +154,13 @@ void fill_source_info(const jpeg_decompress_struct& c, source_info& si, std::vec
       const exif_orientation eo = parse_exif_orientation({m->data + 6, m->data_length - 6});
       si.orientation = eo.value;
       if (!eo.warning.empty()) warnings.push_back("exif: " + eo.warning);
+    }
+  }
+  if (exif_seen) {
+    const auto tiff = exif_block_in(bytes);
+    if (const auto t = parse_exif_thumbnail(tiff)) {
+      si.exif_thumbnail_offset = static_cast<std::size_t>(tiff.data() - bytes.data()) + t->offset;
+      si.exif_thumbnail_size = t->size;
     }
   }
 }
@@ -187,7 +216,7 @@ result<source_info> read_jpeg_header(std::span<const std::uint8_t> bytes, const 
   if (!s->read_header(bytes, true)) return s->failure();
   source_info si;
   std::vector<std::string> ignored;
-  fill_source_info(s->cinfo, si, ignored);
+  fill_source_info(bytes, s->cinfo, si, ignored);
   if (auto e = check_dimensions(s->cinfo.image_width, s->cinfo.image_height, bytes.size(), opt.limits))
     return std::move(*e);
   return si;
@@ -229,7 +258,7 @@ result<decoded> decode_jpeg_impl(std::span<const std::uint8_t> bytes, const deco
   decoded out;
   if (!s->read_header(bytes, true)) return s->failure();
   s->watch_scans();
-  fill_source_info(s->cinfo, out.source, out.warnings);
+  fill_source_info(bytes, s->cinfo, out.source, out.warnings);
   const int W = static_cast<int>(s->cinfo.image_width), H = static_cast<int>(s->cinfo.image_height);
   if (auto e = check_dimensions(static_cast<std::uint64_t>(W), static_cast<std::uint64_t>(H), bytes.size(), opt.limits))
     return std::move(*e);

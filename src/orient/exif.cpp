@@ -1,7 +1,7 @@
-// EXIF orientation from a TIFF-structured block.
+// EXIF orientation and thumbnail from a TIFF-structured block.
 //
-// Only IFD0 is read: the orientation tag lives there, so no IFD link is ever
-// followed and no loop or depth bound is needed. Every read goes through
+// The orientation tag lives in IFD0 and the thumbnail in IFD1: at most the one
+// link from IFD0 to IFD1 is followed, so no loop or depth bound is needed. Every read goes through
 // tiff_reader, which checks offsets against the span with subtraction only
 // (no `offset + n` that could wrap). Nothing is allocated from a count in
 // the data; the only allocation is the warning text.
@@ -17,6 +17,8 @@ namespace kycprep {
 namespace {
 
 constexpr std::uint16_t tag_orientation = 0x0112;
+constexpr std::uint16_t tag_thumbnail_offset = 0x0201;  // JPEGInterchangeFormat
+constexpr std::uint16_t tag_thumbnail_length = 0x0202;  // JPEGInterchangeFormatLength
 constexpr std::uint16_t type_short = 3;
 constexpr std::uint16_t type_long = 4;
 constexpr std::size_t tiff_header_size = 8;
@@ -103,7 +105,64 @@ exif_orientation parse(std::span<const std::uint8_t> tiff) {
   return {};
 }
 
+// The value of `tag` when it is a LONG (or SHORT) of count 1, in the IFD whose
+// entries start at first_entry.
+std::optional<std::uint32_t> single_value(const tiff_reader& rd, std::size_t first_entry, std::size_t count,
+                                          std::uint16_t tag) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t e = first_entry + i * ifd_entry_size;
+    if (*rd.u16(e) != tag) continue;
+    const std::uint16_t type = *rd.u16(e + 2);
+    if (*rd.u32(e + 4) != 1) return std::nullopt;
+    if (type == type_long) return *rd.u32(e + 8);
+    if (type == type_short) return std::uint32_t{*rd.u16(e + 8)};
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// Offset of the first entry of the IFD at `offset`, and its entry count, when
+// the whole entry table lies inside the block.
+struct ifd_table {
+  std::size_t first;  // offset of entry 0
+  std::size_t count;
+};
+std::optional<ifd_table> ifd_at(const tiff_reader& rd, std::uint32_t offset) {
+  if (offset < tiff_header_size) return std::nullopt;
+  const auto count = rd.u16(offset);
+  if (!count) return std::nullopt;
+  const std::size_t first = std::size_t{offset} + 2;
+  if (!rd.has(first, std::size_t{*count} * ifd_entry_size)) return std::nullopt;
+  return ifd_table{first, std::size_t{*count}};
+}
+
+std::optional<exif_thumbnail> thumbnail(std::span<const std::uint8_t> tiff) {
+  if (tiff.size() < tiff_header_size) return std::nullopt;
+  bool big_endian = false;
+  if (tiff[0] == 'M' && tiff[1] == 'M') big_endian = true;
+  else if (tiff[0] != 'I' || tiff[1] != 'I') return std::nullopt;
+  const tiff_reader rd(tiff, big_endian);
+  if (*rd.u16(2) != 42) return std::nullopt;
+  const std::uint32_t ifd0_offset = *rd.u32(4);
+  const auto ifd0 = ifd_at(rd, ifd0_offset);
+  if (!ifd0) return std::nullopt;
+  // The link to IFD1 follows IFD0's entries.
+  const auto link = rd.u32(ifd0->first + ifd0->count * ifd_entry_size);
+  if (!link || *link == ifd0_offset) return std::nullopt;
+  const auto ifd1 = ifd_at(rd, *link);
+  if (!ifd1) return std::nullopt;
+  const auto offset = single_value(rd, ifd1->first, ifd1->count, tag_thumbnail_offset);
+  const auto length = single_value(rd, ifd1->first, ifd1->count, tag_thumbnail_length);
+  if (!offset || !length || *offset < tiff_header_size || *length < 4 || !rd.has(*offset, *length)) return std::nullopt;
+  if (tiff[*offset] != 0xFF || tiff[*offset + 1] != 0xD8) return std::nullopt;  // not a JPEG
+  return exif_thumbnail{*offset, *length};
+}
+
 }  // namespace
+
+std::optional<exif_thumbnail> parse_exif_thumbnail(std::span<const std::uint8_t> tiff) noexcept {
+  return thumbnail(tiff);
+}
 
 exif_orientation parse_exif_orientation(std::span<const std::uint8_t> tiff) noexcept {
   try {

@@ -142,7 +142,172 @@ result<decoded> decode_from_coefficients(const detail::coefficient_image& c, con
   return out;
 }
 
+// Where the face is and the frame around it, in full-resolution pixels of
+// the photo displayed with orientation `o` (the EXIF one, turned further
+// when the face was found only on a rotated copy).
+struct face_geometry {
+  int o = 1;
+  size2 up;
+  int extra_rotation_cw = 0;
+  std::vector<face> faces;
+  face chosen;
+  rect frame;
+  std::vector<std::string> warnings;
+};
+
+// Searches `proxy` (the whole photo, upright for o_exif, reduced) and plans
+// the portrait frame around the chosen face.
+result<face_geometry> locate_face(image_view proxy, const face_detector& det, const prepare_options& opt, int W,
+                                  int H, int o_exif) {
+  auto found = find_faces(proxy, det, opt.face_search);
+  if (!found) return std::move(found).error();
+  const face_search& fs = found.value();
+  face_geometry g;
+  g.o = o_exif;
+  g.up = upright_size(W, H, o_exif);
+  if (fs.rotation_cw != 0) {
+    g.o = rotate_orientation(o_exif, fs.rotation_cw);
+    g.up = upright_size(W, H, g.o);
+    g.extra_rotation_cw = fs.rotation_cw;
+    g.warnings.push_back("detect: the face was found only after rotating the photo " +
+                         std::to_string(fs.rotation_cw) + " degrees clockwise (pixel-rotated, no EXIF tag); "
+                         "the output is turned upright");
+  }
+  for (const auto& w : fs.warnings) g.warnings.push_back("detect: " + w);
+  // Boxes are in the (rotated) proxy; scale them to full-resolution upright pixels.
+  const bool swap = fs.rotation_cw == 90 || fs.rotation_cw == 270;
+  const double pw = swap ? proxy.height : proxy.width, ph = swap ? proxy.width : proxy.height;
+  const double sx = g.up.w / pw, sy = g.up.h / ph;
+  auto to_full = [sx, sy](const face& f) {
+    return face{f.x * float(sx), f.y * float(sy), f.w * float(sx), f.h * float(sy), f.score};
+  };
+  for (const face& f : fs.faces) g.faces.push_back(to_full(f));
+  g.chosen = to_full(*fs.chosen);
+  auto ff = plan_face_frame(g.chosen, g.up.w, g.up.h, opt.frame);
+  if (!ff) return std::move(ff).error();
+  for (const auto& w : ff->warnings) g.warnings.push_back("crop: " + w);
+  g.frame = ff->frame;
+  return g;
+}
+
+// The output plan for a frame; in the face profile the output is exactly the
+// frame's aspect (720x960 by default), not its rounding's.
+result<output_plan> plan_frame_output(rect frame, const prepare_options& opt, const target_preset& tp) {
+  auto plan = plan_output(frame, opt.short_side, tp.bounds);
+  if (!plan) return plan;
+  if (opt.profile == profile::face && !plan->trimmed && plan->out_w == opt.short_side) {
+    const long exact = std::lround(static_cast<double>(opt.short_side) * opt.frame.aspect_h / opt.frame.aspect_w);
+    if (exact >= tp.bounds.min_h && exact <= tp.bounds.max_h) plan->out_h = static_cast<int>(exact);
+  }
+  return plan;
+}
+
+// The detection input: `stored` shrunk to about `long_side` (only when it is
+// more than twice that) and turned upright. Returns a view of `stored` itself
+// when neither is needed, else of `keep`.
+image_view detection_input(const image& stored, int long_side, int orientation, image& keep) {
+  const int have = std::max(stored.width, stored.height);
+  if (have > 2 * long_side) {
+    const double f = static_cast<double>(long_side) / have;
+    keep = resize(stored.view(), std::max(1, static_cast<int>(std::lround(stored.width * f))),
+                  std::max(1, static_cast<int>(std::lround(stored.height * f))));
+    if (orientation != 1) keep = apply_orientation(keep, orientation);
+    return keep.view();
+  }
+  if (orientation == 1) return stored.view();
+  keep = apply_orientation(stored, orientation);
+  return keep.view();
+}
+
+// The EXIF thumbnail as a detection proxy (stored orientation), when it
+// decodes cleanly and shows the whole frame of the photo: the same aspect
+// within 2% (letterboxed or cropped thumbnails are refused), at least 96
+// pixels long and at most half the photo's size.
+std::optional<image> thumbnail_proxy(std::span<const std::uint8_t> bytes, const source_info& s,
+                                     const decode_options& dopt) {
+  if (s.exif_thumbnail_size == 0 || s.exif_thumbnail_offset >= bytes.size() ||
+      s.exif_thumbnail_size > bytes.size() - s.exif_thumbnail_offset)
+    return std::nullopt;
+  decode_options o = dopt;
+  o.tolerate_corruption = false;
+  auto t = decode(bytes.subspan(s.exif_thumbnail_offset, s.exif_thumbnail_size), o);
+  if (!t) return std::nullopt;
+  const int tw = t->pixels.width, th = t->pixels.height;
+  const double ratio = (static_cast<double>(tw) / th) / (static_cast<double>(s.width) / s.height);
+  if (std::abs(ratio - 1.0) > 0.02 || std::max(tw, th) < 96 || 2 * std::max(tw, th) > std::max(s.width, s.height))
+    return std::nullopt;
+  return std::move(t->pixels);
+}
+
+double iou(const face& a, const face& b) {
+  const double ix = std::max(0.0, std::min<double>(a.x + a.w, b.x + b.w) - std::max<double>(a.x, b.x));
+  const double iy = std::max(0.0, std::min<double>(a.y + a.h, b.y + b.h) - std::max<double>(a.y, b.y));
+  const double inter = ix * iy;
+  const double uni = static_cast<double>(a.w) * a.h + static_cast<double>(b.w) * b.h - inter;
+  return uni > 0 ? inter / uni : 0.0;
+}
+
+// A thumbnail can be stale (edited photos keep the camera's), so the face it
+// showed is searched again in the decoded region. `region_up` holds the
+// upright pixels of `region_full` (full-resolution upright coordinates) at
+// reduced scale. The face's size is known, so the search runs on a proxy
+// where it is about twice the detector's window, and without the retry
+// passes (a miss falls back to the whole-photo search, which has them).
+// Returns the matching face, in full-resolution upright pixels at the
+// region's (finer) resolution, or nothing.
+std::optional<face> confirm_in_region(const image& region_up, rect region_full, const face& expected,
+                                      const face_detector& det, const prepare_options& opt) {
+  face_search_options so = opt.face_search;
+  so.try_equalize = so.try_rescale = so.try_rotations = so.try_mirror_border = false;
+  so.tilt_deg = 0.0;
+  const double face_share = std::max(expected.w / region_full.w, expected.h / region_full.h);
+  const int region_long = std::max(region_up.width, region_up.height);
+  so.proxy_long_side = std::clamp(static_cast<int>(std::lround(48.0 / std::max(face_share, 0.05))), 96,
+                                  opt.face_search.proxy_long_side);
+  image keep;
+  // Twice the proxy: the resolution find_faces confirms candidates at.
+  const image_view input = detection_input(region_up, std::min(region_long, 2 * so.proxy_long_side), 1, keep);
+  auto found = find_faces(input, det, so);
+  if (!found || found->rotation_cw != 0) return std::nullopt;
+  const double sx = static_cast<double>(region_full.w) / input.width;
+  const double sy = static_cast<double>(region_full.h) / input.height;
+  std::optional<face> best;
+  double best_iou = 0.4;  // thumbnail boxes are coarse; a different face overlaps far less
+  for (const face& f : found->faces) {
+    const face full{static_cast<float>(region_full.x + f.x * sx), static_cast<float>(region_full.y + f.y * sy),
+                    static_cast<float>(f.w * sx), static_cast<float>(f.h * sy), f.score};
+    const double v = iou(full, expected);
+    if (v >= best_iou) best_iou = v, best = full;
+  }
+  return best;
+}
+
+bool contains(rect outer, rect inner) {
+  return inner.x >= outer.x && inner.y >= outer.y && inner.x + inner.w <= outer.x + outer.w &&
+         inner.y + inner.h <= outer.y + outer.h;
+}
+
+// The region decoded for a thumbnail-planned crop: the crop with a margin of
+// 15% of its size on each side, so that the box found again at full
+// resolution can move the frame a little without a second decode.
+rect with_margin(rect crop, size2 up) {
+  const int mx = crop.w * 15 / 100, my = crop.h * 15 / 100;
+  const int x0 = std::max(0, crop.x - mx), y0 = std::max(0, crop.y - my);
+  const int x1 = std::min(up.w, crop.x + crop.w + mx), y1 = std::min(up.h, crop.y + crop.h + my);
+  return {x0, y0, x1 - x0, y1 - y0};
+}
+
 }  // namespace
+
+std::string_view to_string(detect_input d) noexcept {
+  switch (d) {
+    case detect_input::exif_thumbnail: return "exif_thumbnail";
+    case detect_input::dct_scaled: return "dct_scaled";
+    case detect_input::dc_coefficients: return "dc_coefficients";
+    case detect_input::full_decode: return "full_decode";
+    default: return "none";
+  }
+}
 
 result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_options& opt) {
   if (auto e = validate(opt)) return std::move(*e);
@@ -154,14 +319,17 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
   if (!header) return std::move(header).error();
   out.source = header.value();
   const int W = out.source.width, H = out.source.height, o_exif = out.source.orientation;
-  const size2 up_exif = upright_size(W, H, o_exif);
   const target_preset tp = preset(opt.target);
+  const bool jpeg = out.source.format == image_format::jpeg;
 
-  // 2. The frame to keep, in upright pixels.
-  int o = o_exif;
-  size2 up = up_exif;
-  rect frame{0, 0, up.w, up.h};
-  std::optional<decoded> reuse;  // a full-resolution decode made for detection
+  // 2. The frame to keep, in upright pixels, and its output plan.
+  face_geometry g;
+  g.o = o_exif;
+  g.up = upright_size(W, H, o_exif);
+  g.frame = {0, 0, g.up.w, g.up.h};
+  std::optional<output_plan> plan;
+  std::optional<decoded> reuse;         // 2b: a full-resolution decode made for detection
+  std::optional<decoded> region_ready;  // 2a: the crop's region, decoded and already upright
   std::optional<detail::coefficient_image> coefs;  // progressive JPEG: read once
   if (opt.profile == profile::face) {
     std::shared_ptr<const face_detector> det = opt.detector;
@@ -170,7 +338,76 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
       if (!made) return std::move(made).error();
       det = std::move(made).value();
     }
-    // The detection input: an upright copy about detect_input_long_side long.
+
+    // 2a. Baseline JPEG with an EXIF thumbnail (most camera and phone
+    // photos): search the thumbnail, decode only the crop and a margin, and
+    // confirm the face there. The photo's entropy-coded data is then read
+    // once, and only down to the crop's last row. Anything that does not
+    // confirm falls through to 2b.
+    if (opt.use_exif_thumbnail && jpeg && !out.source.progressive && out.source.exif_thumbnail_size > 0) {
+      std::optional<image> thumb = thumbnail_proxy(bytes, out.source, opt.decode);
+      // A first look: the first pass only, no retries. Small, tilted or
+      // rotated faces are left to 2b, which has them all.
+      prepare_options quick = opt;
+      quick.face_search.try_equalize = quick.face_search.try_rescale = quick.face_search.try_rotations =
+          quick.face_search.try_mirror_border = false;
+      quick.face_search.tilt_deg = 0.0;
+      const int input_long = 2 * quick.face_search.proxy_long_side;  // find_faces confirms at this resolution
+      image keep;
+      if (thumb && std::max(thumb->width, thumb->height) < input_long) {
+        // Thumbnails are small (160x120 is common): enlarged, so that the
+        // confirmation sees the face at its usual resolution.
+        const double f = static_cast<double>(input_long) / std::max(thumb->width, thumb->height);
+        *thumb = resize(thumb->view(), static_cast<int>(std::lround(thumb->width * f)),
+                        static_cast<int>(std::lround(thumb->height * f)));
+      }
+      const image_view thumb_up = thumb ? detection_input(*thumb, input_long, o_exif, keep) : image_view{};
+      clock.lap(stage::decode);
+      auto gt = thumb ? locate_face(thumb_up, *det, quick, W, H, o_exif) : result<face_geometry>(error{});
+      clock.lap(stage::detect);
+      auto pt = gt ? plan_frame_output(gt->frame, opt, tp) : result<output_plan>(error{});
+      if (gt && pt) {
+        const rect region = with_margin(pt->crop, gt->up);
+        decode_request req;
+        req.region = upright_to_stored(region, W, H, gt->o);
+        req.scale_denom = shrink_on_load_denom(std::min(pt->crop.w, pt->crop.h), opt.short_side, opt.resize_headroom);
+        auto dec = decode(bytes, opt.decode, req);
+        if (!dec) return std::move(dec).error();  // the photo itself is broken: 2b would fail alike
+        const rect decoded_up = stored_to_upright(dec->region, W, H, gt->o);
+        clock.lap(stage::decode);
+        image region_up = gt->o == 1 ? std::move(dec->pixels) : apply_orientation(dec->pixels, gt->o);
+        clock.lap(stage::orient);
+        const std::optional<face> confirmed = confirm_in_region(region_up, decoded_up, gt->chosen, *det, opt);
+        clock.lap(stage::detect);
+        if (confirmed) {
+          // Re-plan on the finer box when the decoded pixels still cover it.
+          auto ff = plan_face_frame(*confirmed, gt->up.w, gt->up.h, opt.frame);
+          auto pr = ff ? plan_frame_output(ff->frame, opt, tp) : result<output_plan>(error{});
+          if (ff && pr && contains(decoded_up, pr->crop) &&
+              shrink_on_load_denom(std::min(pr->crop.w, pr->crop.h), opt.short_side, opt.resize_headroom) >=
+                  dec->scale_denom) {
+            for (face& f : gt->faces)  // the thumbnail's box of this face gives way to the finer one
+              if (iou(f, gt->chosen) >= 0.999) f = *confirmed;
+            gt->chosen = *confirmed;
+            gt->frame = ff->frame;
+            gt->warnings.erase(std::remove_if(gt->warnings.begin(), gt->warnings.end(),
+                                              [](const std::string& w) { return w.starts_with("crop: "); }),
+                               gt->warnings.end());
+            for (const auto& w : ff->warnings) gt->warnings.push_back("crop: " + w);
+            pt = std::move(pr);
+          }
+          g = std::move(gt).value();
+          plan = std::move(pt).value();
+          for (auto& w : dec->warnings) out.warnings.push_back(std::move(w));
+          dec->pixels = std::move(region_up);
+          region_ready = std::move(dec).value();
+          out.detected_on = detect_input::exif_thumbnail;
+        }
+      }
+    }
+
+    // 2b. Otherwise the detection input is an upright copy about
+    // detect_input_long_side long:
     //  - Baseline JPEG: a draft DCT-scaled decode; the region decode below
     //    then reads only the rows down to the crop (two Huffman passes, ~1/8
     //    of the memory of one: docs/PERFORMANCE.md).
@@ -179,83 +416,59 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
     //    terms and the crop is decoded from them.
     //  - PNG (and progressive files the coefficient path refuses, e.g.
     //    CMYK): one full decode, kept for the crop.
-    const bool progressive_jpeg = out.source.format == image_format::jpeg && out.source.progressive;
-    if (progressive_jpeg) {
-      auto c = detail::read_coefficients(bytes, opt.decode);
-      if (c) coefs.emplace(std::move(c).value());
-      else if (c.error().code != error_code::unsupported_format) return std::move(c).error();
-    }
-    const bool single_pass = out.source.format != image_format::jpeg || out.source.progressive;
-    decode_request preq;
-    if (!single_pass)
-      for (int d : {8, 4, 2})
-        if ((std::max(W, H) + d - 1) / d >= opt.detect_input_long_side) {
-          preq.scale_denom = d;
-          preq.draft = true;
-          break;
-        }
-    result<decoded> proxy = coefs ? result<decoded>(decoded{}) : decode(bytes, opt.decode, preq);
-    if (!proxy) return std::move(proxy).error();
-    if (coefs) {
-      proxy->pixels = detail::dc_proxy(*coefs);
-      proxy->scale_denom = 8;
-      proxy->warnings = coefs->warnings();
-    }
-    for (const auto& w : proxy->warnings) out.warnings.push_back(w);
-    image small;  // stored orientation, reduced
-    if (!preq.draft) {
-      const int long_side = std::max(proxy->pixels.width, proxy->pixels.height);
-      if (long_side > 2 * opt.detect_input_long_side) {
-        const double f = static_cast<double>(opt.detect_input_long_side) / long_side;
-        small = resize(proxy->pixels.view(), std::max(1, static_cast<int>(std::lround(proxy->pixels.width * f))),
-                       std::max(1, static_cast<int>(std::lround(proxy->pixels.height * f))));
+    if (!plan) {
+      if (jpeg && out.source.progressive) {
+        auto c = detail::read_coefficients(bytes, opt.decode);
+        if (c) coefs.emplace(std::move(c).value());
+        else if (c.error().code != error_code::unsupported_format) return std::move(c).error();
       }
+      decode_request preq;
+      if (jpeg && !out.source.progressive)
+        for (int d : {8, 4, 2})
+          if ((std::max(W, H) + d - 1) / d >= opt.detect_input_long_side) {
+            preq.scale_denom = d;
+            preq.draft = true;
+            break;
+          }
+      result<decoded> proxy = coefs ? result<decoded>(decoded{}) : decode(bytes, opt.decode, preq);
+      if (!proxy) return std::move(proxy).error();
+      if (coefs) {
+        proxy->pixels = detail::dc_proxy(*coefs);
+        proxy->scale_denom = 8;
+        proxy->warnings = coefs->warnings();
+      }
+      for (const auto& w : proxy->warnings) out.warnings.push_back(w);
+      // A draft decode is already about the right size.
+      image keep;
+      const image_view input_view = detection_input(
+          proxy->pixels, preq.draft ? std::max(W, H) : opt.detect_input_long_side, o_exif, keep);
+      out.detected_on = coefs ? detect_input::dc_coefficients
+                        : preq.draft ? detect_input::dct_scaled
+                                     : detect_input::full_decode;
+      clock.lap(stage::decode);
+      auto found = locate_face(input_view, *det, opt, W, H, o_exif);
+      clock.lap(stage::detect);
+      if (!found) return std::move(found).error();
+      g = std::move(found).value();
+      if (!preq.draft && !coefs) reuse = std::move(proxy).value();
     }
-    const image& stored_small = small.empty() ? proxy->pixels : small;
-    image proxy_up = o_exif == 1 ? image{} : apply_orientation(stored_small, o_exif);
-    const image_view proxy_view = o_exif == 1 ? stored_small.view() : proxy_up.view();
-    if (!preq.draft && !coefs) reuse = std::move(proxy).value();
-    clock.lap(stage::decode);
-    auto found = find_faces(proxy_view, *det, opt.face_search);
-    clock.lap(stage::detect);
-    if (!found) return std::move(found).error();
-    const face_search& fs = found.value();
-    if (fs.rotation_cw != 0) {
-      o = rotate_orientation(o_exif, fs.rotation_cw);
-      up = upright_size(W, H, o);
-      out.extra_rotation_cw = fs.rotation_cw;
-      out.warnings.push_back("detect: the face was found only after rotating the photo " +
-                             std::to_string(fs.rotation_cw) + " degrees clockwise (pixel-rotated, no EXIF tag); "
-                             "the output is turned upright");
-    }
-    for (const auto& w : fs.warnings) out.warnings.push_back("detect: " + w);
-    // Boxes are in the (rotated) proxy; scale them to full-resolution upright pixels.
-    const bool swap = fs.rotation_cw == 90 || fs.rotation_cw == 270;
-    const double pw = swap ? proxy_view.height : proxy_view.width, ph = swap ? proxy_view.width : proxy_view.height;
-    const double sx = up.w / pw, sy = up.h / ph;
-    auto to_full = [sx, sy](const face& f) {
-      return face{f.x * float(sx), f.y * float(sy), f.w * float(sx), f.h * float(sy), f.score};
-    };
-    for (const face& f : fs.faces) out.faces.push_back(to_full(f));
-    out.chosen_face = to_full(*fs.chosen);
-    auto ff = plan_face_frame(*out.chosen_face, up.w, up.h, opt.frame);
-    if (!ff) return std::move(ff).error();
-    for (const auto& w : ff->warnings) out.warnings.push_back("crop: " + w);
-    frame = ff->frame;
+    for (auto& w : g.warnings) out.warnings.push_back(std::move(w));
+    out.faces = std::move(g.faces);
+    out.chosen_face = g.chosen;
+    out.extra_rotation_cw = g.extra_rotation_cw;
   }
+  const int o = g.o;
+  const size2 up = g.up;
   out.upright_width = up.w;
   out.upright_height = up.h;
-  auto plan = plan_output(frame, opt.short_side, tp.bounds);
-  if (!plan) return std::move(plan).error();
+  if (!plan) {
+    auto p = plan_frame_output(g.frame, opt, tp);
+    if (!p) return std::move(p).error();
+    plan = std::move(p).value();
+  }
   if (plan->trimmed)
     out.warnings.push_back("crop: long side trimmed to fit the API's maximum of " + std::to_string(tp.bounds.max_h) +
                            "x" + std::to_string(tp.bounds.max_w) + " (HxW)");
-  if (opt.profile == profile::face && !plan->trimmed && plan->out_w == opt.short_side) {
-    // The frame is aspect_w:aspect_h within a pixel of rounding; the output
-    // is exactly that aspect (720x960 by default), not the rounding's.
-    const long exact = std::lround(static_cast<double>(opt.short_side) * opt.frame.aspect_h / opt.frame.aspect_w);
-    if (exact >= tp.bounds.min_h && exact <= tp.bounds.max_h) plan->out_h = static_cast<int>(exact);
-  }
   out.crop = plan->crop;
   if (out.chosen_face) {
     const face& f = *out.chosen_face;
@@ -265,31 +478,44 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
   }
   clock.lap(stage::crop);
 
-  // 3. Decode only that region, at the coarsest DCT scale with headroom.
-  decode_request req;
-  const rect stored_region = upright_to_stored(out.crop, W, H, o);
-  if (stored_region != rect{0, 0, W, H}) req.region = stored_region;
-  if (out.source.format == image_format::jpeg)
-    req.scale_denom = shrink_on_load_denom(std::min(out.crop.w, out.crop.h), opt.short_side, opt.resize_headroom);
-  auto dec = reuse    ? result<decoded>(crop_decoded(std::move(*reuse), stored_region))
-             : coefs ? decode_from_coefficients(*coefs, out.source, stored_region, req.scale_denom)
-                     : decode(bytes, opt.decode, req);
-  reuse.reset();
-  coefs.reset();
-  if (!dec) return std::move(dec).error();
-  out.decode_scale_denom = dec->scale_denom;
-  out.source.icc_converted = dec->source.icc_converted;
-  for (auto& w : dec->warnings)  // the proxy decode may have reported the same already
-    if (std::find(out.warnings.begin(), out.warnings.end(), w) == out.warnings.end()) out.warnings.push_back(std::move(w));
-  clock.lap(stage::decode);
+  // 3. Decode only that region, at the coarsest DCT scale with headroom,
+  // unless 2a already holds it upright.
+  image upright;
+  rect decoded_region;  // stored, full-resolution pixels
+  int scale_denom = 1;
+  if (region_ready) {
+    upright = std::move(region_ready->pixels);
+    decoded_region = region_ready->region;
+    scale_denom = region_ready->scale_denom;
+    out.source.icc_converted = region_ready->source.icc_converted;
+    region_ready.reset();
+  } else {
+    decode_request req;
+    const rect stored_region = upright_to_stored(out.crop, W, H, o);
+    if (stored_region != rect{0, 0, W, H}) req.region = stored_region;
+    if (jpeg)
+      req.scale_denom = shrink_on_load_denom(std::min(out.crop.w, out.crop.h), opt.short_side, opt.resize_headroom);
+    auto dec = reuse   ? result<decoded>(crop_decoded(std::move(*reuse), stored_region))
+               : coefs ? decode_from_coefficients(*coefs, out.source, stored_region, req.scale_denom)
+                       : decode(bytes, opt.decode, req);
+    reuse.reset();
+    coefs.reset();
+    if (!dec) return std::move(dec).error();
+    out.source.icc_converted = dec->source.icc_converted;
+    for (auto& w : dec->warnings)  // the proxy decode may have reported the same already
+      if (std::find(out.warnings.begin(), out.warnings.end(), w) == out.warnings.end()) out.warnings.push_back(std::move(w));
+    decoded_region = dec->region;
+    scale_denom = dec->scale_denom;
+    clock.lap(stage::decode);
 
-  // 4. Orientation, on the reduced crop only.
-  image upright = o == 1 ? std::move(dec->pixels) : apply_orientation(dec->pixels, o);
-  dec->pixels = image{};
-  clock.lap(stage::orient);
+    // 4. Orientation, on the reduced crop only.
+    upright = o == 1 ? std::move(dec->pixels) : apply_orientation(dec->pixels, o);
+    clock.lap(stage::orient);
+  }
+  out.decode_scale_denom = scale_denom;
 
   // 5. Resize the exact crop to the planned output size.
-  const rect sub = to_decoded_grid(out.crop, dec->region, W, H, o, dec->scale_denom, upright.width, upright.height);
+  const rect sub = to_decoded_grid(out.crop, decoded_region, W, H, o, scale_denom, upright.width, upright.height);
   image_view src = upright.view();
   src.data = upright.pixels.data() + static_cast<std::size_t>(sub.y) * upright.stride() +
              static_cast<std::size_t>(sub.x) * upright.channels;

@@ -1,4 +1,4 @@
-// libFuzzer target: parse_exif_orientation on arbitrary bytes (a TIFF block
+// libFuzzer target: parse_exif_orientation and parse_exif_thumbnail on arbitrary bytes (a TIFF block
 // as found after "Exif\0\0" in APP1 or in a PNG eXIf chunk).
 //
 // Beyond "no crash, no out-of-bounds read" it checks the contract: the value
@@ -15,6 +15,11 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const kycprep::exif_orientation r = kycprep::parse_exif_orientation(std::span(data, size));
+  // The thumbnail range, when found, lies inside the block and starts at an SOI.
+  if (const auto t = kycprep::parse_exif_thumbnail(std::span(data, size))) {
+    if (t->offset > size || t->size > size - t->offset || t->size < 4) std::abort();
+    if (data[t->offset] != 0xFF || data[t->offset + 1] != 0xD8) std::abort();
+  }
   if (r.value < 1 || r.value > 8) std::abort();
   if (r.value != 1 && !r.warning.empty()) std::abort();
 
