@@ -1004,3 +1004,631 @@ TEST(CoefDecode, EveryHostileFileReturnsWithoutCrashing) {
 
 }  // namespace
 }  // namespace kycprep
+
+// ===========================================================================
+// PNG fast path (src/decode/png_fast.hpp: libdeflate + our own unfiltering for
+// 8-bit non-interlaced PNG), judged against libpng's row reader on the same
+// bytes (detail::png_reader::libpng): same pixels, facts, warnings, errors.
+// The PNGs are written in memory with libpng (each filter type forced with
+// png_set_filter) and then re-chunked / re-deflated / damaged on purpose.
+// ===========================================================================
+#include <png.h>
+#include <zlib.h>
+
+#include <csetjmp>
+#include <optional>
+
+#include "decode/png_fast.hpp"
+
+namespace kycprep {
+namespace {
+
+using byte_vec = std::vector<std::uint8_t>;
+using detail::png_reader;
+
+// --- PNGs in memory ----------------------------------------------------------
+
+struct png_picture {
+  int width = 0;
+  int height = 0;
+  int color_type = PNG_COLOR_TYPE_RGB;
+  byte_vec samples;  // 8-bit, rows packed
+  int filters = PNG_ALL_FILTERS;
+  std::vector<png_color> palette;
+  byte_vec trns_alpha;                     // palette tRNS
+  std::optional<png_color_16> trns_color;  // gray / RGB tRNS key
+};
+
+int samples_per_pixel(int color_type) {
+  switch (color_type) {
+    case PNG_COLOR_TYPE_GRAY: case PNG_COLOR_TYPE_PALETTE: return 1;
+    case PNG_COLOR_TYPE_GRAY_ALPHA: return 2;
+    case PNG_COLOR_TYPE_RGB_ALPHA: return 4;
+    default: return 3;
+  }
+}
+
+void append_png_bytes(png_structp png, png_bytep data, png_size_t n) {
+  auto* out = static_cast<byte_vec*>(png_get_io_ptr(png));
+  out->insert(out->end(), data, data + n);
+}
+void no_flush(png_structp) {}
+
+// setjmp lives here alone, with trivially destructible locals only.
+bool run_png_writer(const png_picture* pic, png_bytep* rows, byte_vec* out) {
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  if (!png) return false;
+  png_infop info = png_create_info_struct(png);
+  if (!info) {
+    png_destroy_write_struct(&png, nullptr);
+    return false;
+  }
+  if (setjmp(png_jmpbuf(png))) {
+    png_destroy_write_struct(&png, &info);
+    return false;
+  }
+  png_set_write_fn(png, out, append_png_bytes, no_flush);
+  png_set_IHDR(png, info, static_cast<png_uint_32>(pic->width), static_cast<png_uint_32>(pic->height), 8,
+               pic->color_type, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
+  png_set_filter(png, PNG_FILTER_TYPE_BASE, pic->filters);
+  if (!pic->palette.empty())
+    png_set_PLTE(png, info, pic->palette.data(), static_cast<int>(pic->palette.size()));
+  if (!pic->trns_alpha.empty())
+    png_set_tRNS(png, info, pic->trns_alpha.data(), static_cast<int>(pic->trns_alpha.size()), nullptr);
+  if (pic->trns_color) png_set_tRNS(png, info, nullptr, 0, &*pic->trns_color);
+  png_write_info(png, info);
+  png_write_image(png, rows);
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+  return true;
+}
+
+byte_vec write_png(const png_picture& pic) {
+  const std::size_t row_bytes = static_cast<std::size_t>(pic.width) * samples_per_pixel(pic.color_type);
+  std::vector<png_bytep> rows(static_cast<std::size_t>(pic.height));
+  byte_vec samples = pic.samples;
+  for (int y = 0; y < pic.height; ++y) rows[static_cast<std::size_t>(y)] = samples.data() + row_bytes * y;
+  byte_vec out;
+  EXPECT_TRUE(run_png_writer(&pic, rows.data(), &out)) << "libpng could not write the test picture";
+  return out;
+}
+
+/// Smooth gradients plus a little noise, so that every filter type has work
+/// to do and libpng's adaptive choice varies from row to row. Alpha (the last
+/// sample of GA / RGBA) runs through 0..255 with runs of exact 0 and 255.
+byte_vec photo_like(int w, int h, int color_type, std::uint32_t seed) {
+  const int spp = samples_per_pixel(color_type);
+  const bool alpha = (color_type & PNG_COLOR_MASK_ALPHA) != 0;
+  byte_vec s(static_cast<std::size_t>(w) * h * spp);
+  std::uint32_t r = seed;
+  std::size_t i = 0;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < spp; ++c, ++i) {
+        r = r * 1664525u + 1013904223u;
+        if (alpha && c == spp - 1)
+          s[i] = x % 7 == 0 ? 0 : x % 5 == 0 ? 255 : static_cast<std::uint8_t>(x * 9 + y * 5);
+        else
+          s[i] = static_cast<std::uint8_t>(x * 3 + y * 2 + c * 70 + (r >> 28));
+      }
+  return s;
+}
+
+struct png_chunk {
+  std::string type;
+  byte_vec data;
+};
+
+std::uint32_t be32_at(const byte_vec& b, std::size_t at) {
+  return (std::uint32_t{b[at]} << 24) | (std::uint32_t{b[at + 1]} << 16) | (std::uint32_t{b[at + 2]} << 8) | b[at + 3];
+}
+
+/// Bytes [from, to) of `v`.
+byte_vec slice(const byte_vec& v, std::size_t from, std::size_t to) {
+  return byte_vec(v.begin() + static_cast<std::ptrdiff_t>(from), v.begin() + static_cast<std::ptrdiff_t>(to));
+}
+
+std::vector<png_chunk> read_chunks(const byte_vec& png) {
+  std::vector<png_chunk> out;
+  for (std::size_t pos = 8; pos + 12 <= png.size();) {
+    const std::uint32_t len = be32_at(png, pos);
+    if (pos + 12 + len > png.size()) break;
+    const byte_vec type = slice(png, pos + 4, pos + 8);
+    out.push_back({std::string(type.begin(), type.end()), slice(png, pos + 8, pos + 8 + len)});
+    pos += 12 + len;
+  }
+  return out;
+}
+
+void put_be32(byte_vec& out, std::uint32_t v) {
+  for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(v >> s));
+}
+
+byte_vec write_chunks(const std::vector<png_chunk>& chunks) {
+  byte_vec out = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  for (const auto& c : chunks) {
+    put_be32(out, static_cast<std::uint32_t>(c.data.size()));
+    const std::size_t type_at = out.size();
+    out.insert(out.end(), c.type.begin(), c.type.end());
+    out.insert(out.end(), c.data.begin(), c.data.end());
+    put_be32(out, static_cast<std::uint32_t>(crc32(0, out.data() + type_at, static_cast<uInt>(c.data.size() + 4))));
+  }
+  return out;
+}
+
+/// The zlib stream of a PNG: its IDAT payloads joined.
+byte_vec idat_stream(const byte_vec& png) {
+  byte_vec z;
+  for (const auto& c : read_chunks(png))
+    if (c.type == "IDAT") z.insert(z.end(), c.data.begin(), c.data.end());
+  return z;
+}
+
+byte_vec zlib_inflate(const byte_vec& z) {
+  z_stream s{};
+  EXPECT_EQ(inflateInit(&s), Z_OK);
+  byte_vec out;
+  std::uint8_t buf[65536];
+  s.next_in = const_cast<Bytef*>(z.data());
+  s.avail_in = static_cast<uInt>(z.size());
+  int ret = Z_OK;
+  while (ret == Z_OK) {
+    s.next_out = buf;
+    s.avail_out = sizeof buf;
+    ret = inflate(&s, Z_NO_FLUSH);
+    out.insert(out.end(), buf, buf + (sizeof buf - s.avail_out));
+  }
+  EXPECT_EQ(ret, Z_STREAM_END);
+  inflateEnd(&s);
+  return out;
+}
+
+byte_vec zlib_deflate(const byte_vec& raw, int window_bits = 15, int level = 6) {
+  z_stream s{};
+  EXPECT_EQ(deflateInit2(&s, level, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  byte_vec out(deflateBound(&s, static_cast<uLong>(raw.size())));
+  s.next_in = const_cast<Bytef*>(raw.data());
+  s.avail_in = static_cast<uInt>(raw.size());
+  s.next_out = out.data();
+  s.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&s, Z_FINISH), Z_STREAM_END);
+  out.resize(s.total_out);
+  deflateEnd(&s);
+  return out;
+}
+
+/// `png` with its image data replaced by `z`, in IDAT chunks of `chunk`
+/// bytes (the last one shorter), where the old IDATs were.
+byte_vec with_idat(const byte_vec& png, const byte_vec& z, std::size_t chunk = SIZE_MAX) {
+  std::vector<png_chunk> out;
+  bool placed = false;
+  for (auto& c : read_chunks(png)) {
+    if (c.type != "IDAT") {
+      out.push_back(std::move(c));
+      continue;
+    }
+    if (placed) continue;
+    placed = true;
+    for (std::size_t at = 0; at < z.size() || at == 0; at += chunk) {
+      const std::size_t n = std::min(chunk, z.size() - at);
+      out.push_back({"IDAT", slice(z, at, at + n)});
+      if (n == 0) break;
+    }
+  }
+  return write_chunks(out);
+}
+
+/// libpng writes a smaller zlib window for small images, which the fast path
+/// leaves to libpng; re-deflated with a 32 KiB window, same filtered rows.
+byte_vec full_window(const byte_vec& png) { return with_idat(png, zlib_deflate(zlib_inflate(idat_stream(png)))); }
+
+/// The filter type byte of each row.
+std::vector<int> row_filters(const byte_vec& png, std::size_t row_bytes) {
+  const byte_vec raw = zlib_inflate(idat_stream(png));
+  std::vector<int> f;
+  for (std::size_t at = 0; at < raw.size(); at += row_bytes + 1) f.push_back(raw[at]);
+  return f;
+}
+
+// --- judging ------------------------------------------------------------------
+
+result<decoded> decode_with(const byte_vec& png, png_reader reader, const decode_options& opt = {},
+                            const decode_request& req = {}) {
+  return detail::decode_png(png, opt, req, reader);
+}
+
+/// Same result, field by field (pixels compared whole, without printing them).
+void expect_same_decode(const result<decoded>& got, const result<decoded>& want, const std::string& what) {
+  ASSERT_EQ(got.ok(), want.ok()) << what << ": " << describe(got) << " | libpng: " << describe(want);
+  if (!got.ok()) {
+    EXPECT_EQ(got.error().code, want.error().code) << what;
+    EXPECT_EQ(got.error().where, want.error().where) << what;
+    EXPECT_EQ(got.error().message, want.error().message) << what;
+    return;
+  }
+  EXPECT_EQ(got->pixels.width, want->pixels.width) << what;
+  EXPECT_EQ(got->pixels.height, want->pixels.height) << what;
+  EXPECT_EQ(got->pixels.channels, want->pixels.channels) << what;
+  EXPECT_TRUE(got->pixels.pixels == want->pixels.pixels) << what << ": pixels differ";
+  EXPECT_EQ(got->warnings, want->warnings) << what;
+  EXPECT_EQ(got->region, want->region) << what;
+  EXPECT_EQ(got->scale_denom, want->scale_denom) << what;
+  const source_info &a = got->source, &b = want->source;
+  EXPECT_TRUE(a.format == b.format && a.width == b.width && a.height == b.height && a.orientation == b.orientation &&
+              a.progressive == b.progressive && a.color == b.color && a.icc == b.icc &&
+              a.icc_converted == b.icc_converted && a.bit_depth == b.bit_depth && a.alpha == b.alpha)
+      << what << ": source facts differ";
+}
+
+/// The fast path takes `png` (full decode, a region, gray) and matches
+/// libpng; decode() (which picks the reader itself) matches too.
+void expect_fast_path_matches_libpng(const byte_vec& png, const std::string& what) {
+  const auto fast = decode_with(png, png_reader::fast_only);
+  ASSERT_TRUE(fast.ok()) << what << ": " << describe(fast);
+  expect_same_decode(fast, decode_with(png, png_reader::libpng), what);
+  expect_same_decode(decode(png), decode_with(png, png_reader::libpng), what + " via decode()");
+
+  const int w = fast->source.width, h = fast->source.height;
+  decode_request region;
+  region.region = rect{w / 3, h / 4, std::max(1, w / 2), std::max(1, h / 2)};
+  expect_same_decode(decode_with(png, png_reader::fast_only, {}, region),
+                     decode_with(png, png_reader::libpng, {}, region), what + " region");
+  decode_request gray;
+  gray.gray = true;
+  expect_same_decode(decode_with(png, png_reader::fast_only, {}, gray), decode_with(png, png_reader::libpng, {}, gray),
+                     what + " gray");
+}
+
+/// decode() gives exactly what libpng's reader gives, with and without
+/// tolerate_corruption, and the fast path itself declines the file.
+void expect_left_to_libpng(const byte_vec& png, const std::string& what) {
+  for (const bool tolerate : {false, true}) {
+    decode_options opt;
+    opt.tolerate_corruption = tolerate;
+    expect_same_decode(decode(png, opt), decode_with(png, png_reader::libpng, opt),
+                       what + (tolerate ? " (tolerated)" : ""));
+    const auto fast = decode_with(png, png_reader::fast_only, opt);
+    ASSERT_FALSE(fast.ok()) << what << ": the fast path took it";
+    EXPECT_EQ(fast.error().code, error_code::internal) << what;
+    EXPECT_NE(fast.error().message.find("fast path not taken"), std::string::npos) << what;
+  }
+}
+
+const std::pair<int, const char*> fast_colour_types[] = {
+    {PNG_COLOR_TYPE_GRAY, "gray"}, {PNG_COLOR_TYPE_GRAY_ALPHA, "gray+alpha"}, {PNG_COLOR_TYPE_RGB, "rgb"},
+    {PNG_COLOR_TYPE_RGB_ALPHA, "rgba"}, {PNG_COLOR_TYPE_PALETTE, "palette"}};
+
+png_picture picture(int color_type, int w, int h, int filters, std::uint32_t seed = 1) {
+  png_picture p;
+  p.width = w;
+  p.height = h;
+  p.color_type = color_type;
+  p.filters = filters;
+  p.samples = photo_like(w, h, color_type, seed);
+  if (color_type == PNG_COLOR_TYPE_PALETTE) {
+    for (int i = 0; i < 256; ++i)
+      p.palette.push_back({static_cast<png_byte>(i), static_cast<png_byte>(255 - i), static_cast<png_byte>(i * 7)});
+  }
+  return p;
+}
+
+/// An 8-bit RGB PNG of w x h whose image data is the zlib stream `z`.
+byte_vec rgb_png_with_stream(int w, int h, const byte_vec& z) {
+  png_picture p = picture(PNG_COLOR_TYPE_RGB, w, h, PNG_FILTER_NONE);
+  return with_idat(write_png(p), z);
+}
+
+byte_vec raw_rows(const byte_vec& png) { return zlib_inflate(idat_stream(png)); }
+
+// --- the unfilter kernels -------------------------------------------------------
+
+std::uint8_t spec_paeth(int a, int b, int c) {
+  const int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
+  if (pa <= pb && pa <= pc) return static_cast<std::uint8_t>(a);
+  return static_cast<std::uint8_t>(pb <= pc ? b : c);
+}
+
+/// PNG spec 9.2 / 9.4, byte by byte.
+void spec_unfilter(int filter, std::uint8_t* row, const std::uint8_t* prev, std::size_t n, int bpp) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const int a = i >= static_cast<std::size_t>(bpp) ? row[i - bpp] : 0;
+    const int b = prev[i];
+    const int c = i >= static_cast<std::size_t>(bpp) ? prev[i - bpp] : 0;
+    const int pred = filter == 1   ? a
+                     : filter == 2 ? b
+                     : filter == 3 ? (a + b) / 2
+                     : filter == 4 ? spec_paeth(a, b, c)
+                                   : 0;
+    row[i] = static_cast<std::uint8_t>(row[i] + pred);
+  }
+}
+
+TEST(PngFastPath, UnfilterMatchesTheSpecOnRandomRows) {
+  std::uint32_t r = 12345;
+  auto next = [&] { return static_cast<std::uint8_t>((r = r * 1664525u + 1013904223u) >> 24); };
+  for (int bpp = 1; bpp <= 4; ++bpp) {
+    for (const std::size_t pixels : {1u, 2u, 3u, 17u, 300u}) {
+      const std::size_t n = pixels * static_cast<std::size_t>(bpp);
+      for (int filter = 0; filter <= 4; ++filter) {
+        for (int trial = 0; trial < 20; ++trial) {
+          byte_vec row(n), prev(n);
+          // Small values in some trials make ties (pa == pb, ...) common.
+          for (auto& v : row) v = trial % 2 ? next() : static_cast<std::uint8_t>(next() % 4);
+          for (auto& v : prev) v = trial % 2 ? next() : static_cast<std::uint8_t>(next() % 4);
+          byte_vec want = row;
+          spec_unfilter(filter, want.data(), prev.data(), n, bpp);
+          ASSERT_TRUE(detail::png_unfilter_row(static_cast<std::uint8_t>(filter), row.data(), prev.data(), n, bpp));
+          ASSERT_EQ(row, want) << "bpp " << bpp << " filter " << filter << " pixels " << pixels << " trial " << trial;
+        }
+      }
+    }
+  }
+  byte_vec row(6, 1), prev(6, 2);
+  EXPECT_FALSE(detail::png_unfilter_row(5, row.data(), prev.data(), 6, 3));
+  EXPECT_EQ(row, byte_vec(6, 1));
+}
+
+// --- clean files: the fast path takes them and matches libpng -------------------
+
+TEST(PngFastPath, EveryFilterTypeAndColourTypeMatchesLibpng) {
+  const std::pair<int, const char*> filters[] = {{PNG_FILTER_NONE, "none"}, {PNG_FILTER_SUB, "sub"},
+                                                 {PNG_FILTER_UP, "up"},     {PNG_FILTER_AVG, "avg"},
+                                                 {PNG_FILTER_PAETH, "paeth"}, {PNG_ALL_FILTERS, "adaptive"}};
+  const int filter_value[] = {0, 1, 2, 3, 4, -1};
+  for (const auto& [color, color_name] : fast_colour_types) {
+    for (std::size_t f = 0; f < std::size(filters); ++f) {
+      for (const auto& [w, h] : {std::pair{64, 48}, {37, 23}, {1, 1}, {1, 9}, {9, 1}}) {
+        const std::string what = std::string(color_name) + " " + filters[f].second + " " + std::to_string(w) + "x" +
+                                 std::to_string(h);
+        const byte_vec png = full_window(write_png(picture(color, w, h, filters[f].first)));
+        if (filter_value[f] >= 0 && w > 1 && h > 1) {
+          // libpng really used that filter (it may pick another for the first
+          // row, and None throughout for a one-pixel width).
+          const auto used = row_filters(png, static_cast<std::size_t>(w) * samples_per_pixel(color));
+          EXPECT_EQ(std::count(used.begin() + 1, used.end(), filter_value[f]), h - 1) << what;
+        }
+        expect_fast_path_matches_libpng(png, what);
+      }
+    }
+  }
+}
+
+TEST(PngFastPath, AdaptiveFiltersOnAPhotoSizedImageMatchLibpng) {
+  // Large enough for libpng to write a 32 KiB window itself and several
+  // IDAT chunks (8 KiB each), and for Paeth rows to come in pairs.
+  for (const int color : {PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA}) {
+    const byte_vec png = write_png(picture(color, 301, 203, PNG_ALL_FILTERS, 7));
+    const auto chunks = read_chunks(png);
+    EXPECT_GT(std::count_if(chunks.begin(), chunks.end(), [](const png_chunk& c) { return c.type == "IDAT"; }), 1);
+    EXPECT_EQ(idat_stream(png).at(0), 0x78) << "libpng wrote a small window";
+    const auto used = row_filters(png, 301u * samples_per_pixel(color));
+    EXPECT_GT(std::count(used.begin(), used.end(), 4), 10) << "want Paeth rows";
+    expect_fast_path_matches_libpng(png, color == PNG_COLOR_TYPE_RGB ? "rgb 301x203" : "rgba 301x203");
+  }
+}
+
+TEST(PngFastPath, RandomFilterBytesAndSamplesMatchLibpng) {
+  // Raw rows built directly: every filter type in random order (so Paeth
+  // rows meet every neighbour) over random samples, which libpng's encoder
+  // heuristics would never produce.
+  std::uint32_t r = 99;
+  auto next = [&] { return static_cast<std::uint8_t>((r = r * 1664525u + 1013904223u) >> 24); };
+  for (const auto& [w, h] : {std::pair{1, 1}, std::pair{2, 7}, std::pair{33, 40}, std::pair{128, 65}}) {
+    byte_vec raw;
+    for (int y = 0; y < h; ++y) {
+      raw.push_back(static_cast<std::uint8_t>(y % 3 == 0 ? 4 : next() % 5));
+      for (int i = 0; i < w * 3; ++i) raw.push_back(next());
+    }
+    expect_fast_path_matches_libpng(rgb_png_with_stream(w, h, zlib_deflate(raw)),
+                                    "random " + std::to_string(w) + "x" + std::to_string(h));
+  }
+}
+
+TEST(PngFastPath, TransparencyChunksMatchLibpng) {
+  // Palette with partial tRNS (entries past it are opaque).
+  png_picture pal = picture(PNG_COLOR_TYPE_PALETTE, 40, 30, PNG_ALL_FILTERS);
+  for (int i = 0; i < 100; ++i) pal.trns_alpha.push_back(static_cast<std::uint8_t>(i * 37));
+  expect_fast_path_matches_libpng(full_window(write_png(pal)), "palette + tRNS");
+
+  // Gray and RGB keyed by tRNS: the key colour becomes white.
+  png_picture gray = picture(PNG_COLOR_TYPE_GRAY, 40, 30, PNG_ALL_FILTERS);
+  png_color_16 gray_key{};
+  gray_key.gray = gray.samples[5];
+  gray.trns_color = gray_key;
+  const byte_vec gray_png = full_window(write_png(gray));
+  expect_fast_path_matches_libpng(gray_png, "gray + tRNS");
+  const auto g = decode_with(gray_png, png_reader::fast_only);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(px(g->pixels, 5, 0, 0), 255);
+
+  png_picture rgb = picture(PNG_COLOR_TYPE_RGB, 40, 30, PNG_ALL_FILTERS);
+  png_color_16 rgb_key{};
+  rgb_key.red = rgb.samples[3 * 7];
+  rgb_key.green = rgb.samples[3 * 7 + 1];
+  rgb_key.blue = rgb.samples[3 * 7 + 2];
+  rgb.trns_color = rgb_key;
+  const byte_vec rgb_png = full_window(write_png(rgb));
+  expect_fast_path_matches_libpng(rgb_png, "rgb + tRNS");
+  const auto c = decode_with(rgb_png, png_reader::fast_only);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(px(c->pixels, 7, 0, 0), 255);
+  EXPECT_EQ(px(c->pixels, 7, 0, 2), 255);
+}
+
+TEST(PngFastPath, IdatChunkingDoesNotMatter) {
+  const byte_vec base = write_png(picture(PNG_COLOR_TYPE_RGB, 50, 40, PNG_ALL_FILTERS));
+  const byte_vec z = zlib_deflate(raw_rows(base));
+  const auto want = decode_with(with_idat(base, z), png_reader::libpng);
+  ASSERT_TRUE(want.ok());
+  for (const std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{100}, std::size_t{4096}}) {
+    const byte_vec png = with_idat(base, z, chunk);
+    expect_fast_path_matches_libpng(png, "IDAT chunks of " + std::to_string(chunk));
+    expect_same_decode(decode_with(png, png_reader::fast_only), want, "chunks of " + std::to_string(chunk) + " vs one");
+  }
+  // Empty IDATs between the others, and ancillary chunks after the last one.
+  std::vector<png_chunk> chunks = read_chunks(with_idat(base, z, 500));
+  for (std::size_t i = chunks.size() - 1; i > 0; --i)
+    if (chunks[i].type == "IDAT") chunks.insert(chunks.begin() + static_cast<std::ptrdiff_t>(i), png_chunk{"IDAT", {}});
+  chunks.insert(chunks.end() - 1, png_chunk{"tEXt", {'k', 0, 'v'}});
+  expect_fast_path_matches_libpng(write_chunks(chunks), "empty IDATs and a tEXt after them");
+}
+
+TEST(PngFastPath, EveryPngInDataAgreesWithLibpng) {
+  // Fixtures (every colour type and depth, iCCP, eXIf, trailing junk) and
+  // the hostile files, with and without tolerate_corruption.
+  int fast = 0, files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(test::data_dir())) {
+    if (entry.path().extension() != ".png") continue;
+    const auto png = test::read_bytes(entry.path());
+    if (sniff_format(png) != image_format::png) continue;  // hostile/magic_bmp.png
+    ++files;
+    const std::string what = std::filesystem::relative(entry.path(), test::data_dir()).string();
+    for (const bool tolerate : {false, true}) {
+      decode_options opt;
+      opt.tolerate_corruption = tolerate;
+      expect_same_decode(decode(png, opt), decode_with(png, png_reader::libpng, opt), what);
+    }
+    if (decode_with(png, png_reader::fast_only).ok()) {
+      ++fast;
+      expect_fast_path_matches_libpng(png, what);
+    }
+  }
+  EXPECT_GE(files, 19);
+  EXPECT_GE(fast, 10);
+  for (const char* f : {"fixtures/png/rgb16.png", "fixtures/png/palette4.png", "fixtures/png/adam7_rgb8.png"})
+    EXPECT_FALSE(decode_with(load(f), png_reader::fast_only).ok()) << f << " is not for the fast path";
+}
+
+// --- unclean files: libpng's verdict, whatever it is ---------------------------
+
+struct damaged_case {
+  const char* what;
+  byte_vec png;
+  std::optional<error_code> want;  // libpng's error without tolerance; none: it decodes
+  bool warns = false;              // when it decodes: with a warning
+};
+
+std::vector<damaged_case> damaged_pngs() {
+  const int w = 45, h = 31;
+  const byte_vec base = write_png(picture(PNG_COLOR_TYPE_RGB, w, h, PNG_ALL_FILTERS));
+  const byte_vec raw = raw_rows(base);
+  const byte_vec z = zlib_deflate(raw);
+  const std::size_t row = static_cast<std::size_t>(w) * 3 + 1;
+  std::vector<damaged_case> out;
+
+  {  // A flipped bit in the CRC of the second IDAT.
+    const byte_vec png = with_idat(base, z, 1000);
+    std::vector<png_chunk> chunks = read_chunks(png);
+    byte_vec bad = png;
+    std::size_t pos = 8;
+    int idats = 0;
+    for (const auto& c : chunks) {
+      if (c.type == "IDAT" && ++idats == 2) {
+        bad[pos + 8 + c.data.size()] ^= 0x01;
+        break;
+      }
+      pos += 12 + c.data.size();
+    }
+    out.push_back({"bad IDAT CRC", bad, error_code::corrupt});
+  }
+  {  // The file ends inside the IDAT data.
+    byte_vec cut = with_idat(base, z);
+    cut.resize(8 + 25 + 8 + z.size() / 2);
+    out.push_back({"file cut inside IDAT", cut, error_code::truncated});
+  }
+  {  // The zlib stream stops halfway, in a well-formed chunk.
+    out.push_back({"zlib stream cut in half", with_idat(base, slice(z, 0, z.size() / 2)), error_code::corrupt});
+  }
+  {  // A complete zlib stream one row short of the image.
+    out.push_back({"zlib stream a row too short", with_idat(base, zlib_deflate(slice(raw, 0, raw.size() - row))),
+                   error_code::corrupt});
+  }
+  {  // A complete zlib stream one row longer than the image (libpng warns).
+    byte_vec longer = raw;
+    longer.insert(longer.end(), raw.begin(), raw.begin() + static_cast<std::ptrdiff_t>(row));
+    out.push_back({"zlib stream a row too long", with_idat(base, zlib_deflate(longer)), std::nullopt, true});
+  }
+  {  // Bytes after the end of the zlib stream, inside the IDAT.
+    byte_vec extra = z;
+    extra.insert(extra.end(), {1, 2, 3, 4});
+    out.push_back({"data after the zlib stream", with_idat(base, extra), std::nullopt, true});
+  }
+  {  // Wrong Adler-32.
+    byte_vec bad = z;
+    bad.back() ^= 0x55;
+    out.push_back({"bad Adler-32", with_idat(base, bad), error_code::corrupt});
+  }
+  {  // Garbage in the middle of the deflate data.
+    byte_vec bad = z;
+    for (std::size_t i = bad.size() / 3; i < bad.size() / 3 + 8; ++i) bad[i] = static_cast<std::uint8_t>(~bad[i]);
+    out.push_back({"garbage deflate data", with_idat(base, bad), error_code::corrupt});
+  }
+  {  // A filter type of 7 on row 10.
+    byte_vec bad = raw;
+    bad[row * 10] = 7;
+    out.push_back({"bad filter type", with_idat(base, zlib_deflate(bad)), error_code::corrupt});
+  }
+  {  // A tEXt chunk between two IDATs: libpng wants IDATs consecutive.
+    std::vector<png_chunk> chunks = read_chunks(with_idat(base, z, z.size() / 2 + 1));
+    for (std::size_t i = 0; i < chunks.size(); ++i)
+      if (chunks[i].type == "IDAT") {
+        chunks.insert(chunks.begin() + static_cast<std::ptrdiff_t>(i + 1), png_chunk{"tEXt", {'k', 0, 'v'}});
+        break;
+      }
+    out.push_back({"tEXt between IDATs", write_chunks(chunks), error_code::corrupt});
+  }
+  {  // A valid stream declaring a 512-byte window: zlib honours it, libdeflate would not.
+    out.push_back({"512-byte zlib window", with_idat(base, zlib_deflate(raw, 9)), std::nullopt});
+  }
+  {  // Palette indices beyond the PLTE entries.
+    // libpng will not write them: cut the PLTE chunk to 16 entries afterwards.
+    const byte_vec pal_png = write_png(picture(PNG_COLOR_TYPE_PALETTE, 20, 10, PNG_FILTER_NONE));
+    std::vector<png_chunk> chunks = read_chunks(with_idat(pal_png, zlib_deflate(raw_rows(pal_png))));
+    for (auto& c : chunks)
+      if (c.type == "PLTE") c.data.resize(16 * 3);
+    out.push_back({"palette index beyond PLTE", write_chunks(chunks), std::nullopt});
+  }
+  return out;
+}
+
+TEST(PngFastPath, DamagedStreamsGetLibpngsVerdict) {
+  for (const auto& c : damaged_pngs()) {
+    expect_left_to_libpng(c.png, c.what);
+    const auto d = decode(c.png);
+    if (!c.want) {
+      ASSERT_TRUE(d.ok()) << c.what << ": " << describe(d);
+      EXPECT_EQ(d->warnings.empty(), !c.warns) << c.what;
+    } else {
+      ASSERT_FALSE(d.ok()) << c.what << " decoded";
+      EXPECT_EQ(d.error().code, *c.want) << c.what << ": " << describe(d);
+      EXPECT_EQ(d.error().where, stage::decode) << c.what;
+      decode_options tolerant;
+      tolerant.tolerate_corruption = true;
+      const auto t = decode(c.png, tolerant);
+      ASSERT_TRUE(t.ok()) << c.what << ": " << describe(t);
+      EXPECT_FALSE(t->warnings.empty()) << c.what;
+    }
+  }
+}
+
+TEST(PngFastPath, RegionDecodesIgnoreDamageBelowTheRegionLikeLibpng) {
+  // libpng's row reader stops after the region's last row; the fast path
+  // checks the whole stream and hands such files back, so the outcome is
+  // libpng's either way.
+  const int w = 45, h = 31;
+  const byte_vec base = write_png(picture(PNG_COLOR_TYPE_RGB, w, h, PNG_ALL_FILTERS));
+  byte_vec raw = raw_rows(base);
+  raw[(static_cast<std::size_t>(w) * 3 + 1) * 25] = 9;  // bad filter on row 25
+  const byte_vec png = with_idat(base, zlib_deflate(raw));
+  decode_request top;
+  top.region = rect{0, 0, w, 10};
+  const auto d = decode(png, {}, top);
+  expect_same_decode(d, decode_with(png, png_reader::libpng, {}, top), "top region");
+  EXPECT_TRUE(d.ok()) << describe(d);
+  expect_same_decode(decode_with(png, png_reader::fast_only, {}, top), decode_with(png, png_reader::libpng, {}, top),
+                     "fast path, top region");
+  EXPECT_FALSE(decode(png).ok());
+}
+
+}  // namespace
+}  // namespace kycprep

@@ -18,6 +18,7 @@ packages=(
   cmake ninja-build g++ pkg-config
   libopencv-dev opencv-data            # resize, cascades, YuNet via FaceDetectorYN
   libjpeg62-turbo-dev libturbojpeg0-dev libpng-dev liblcms2-dev   # codecs; ICC -> sRGB
+  libdeflate-dev                       # PNG fast path: IDAT inflate
   libtbb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev libssl-dev libcpp-httplib-dev   # the uploader and its loopback test server

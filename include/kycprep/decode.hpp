@@ -3,8 +3,9 @@
 // The format is sniffed from the magic bytes, never from a file name. JPEG is
 // decoded with libjpeg-turbo (baseline, progressive, gray, CMYK/YCCK incl.
 // Adobe-inverted CMYK), PNG with libpng (1-16 bit, gray, palette, alpha
-// composited over white). Every limit is checked from the header, before any
-// pixel buffer is allocated. All functions are thread-safe and keep no state.
+// composited over white; clean 8-bit non-interlaced files are inflated with
+// libdeflate and unfiltered by kycprep, with libpng's exact output). Every
+// limit is checked from the header, before any pixel buffer is allocated. All functions are thread-safe and keep no state.
 #pragma once
 
 #include <cstdint>

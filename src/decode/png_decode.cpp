@@ -1,6 +1,8 @@
 // PNG decoding with libpng: every variant is normalised to 8-bit RGB (or
 // gray), alpha composited over white. Same setjmp discipline as the JPEG
 // decoder: setjmp only in small functions with trivially destructible locals.
+// 8-bit non-interlaced files normally skip libpng's row reader for the fast
+// path of png_fast.hpp, which hands back to it on anything unclean.
 #include <png.h>
 
 #include <algorithm>
@@ -10,6 +12,7 @@
 
 #include "decode/decode_pvt.hpp"
 #include "decode/icc.hpp"
+#include "decode/png_fast.hpp"
 #include "kycprep/orient.hpp"
 
 namespace kycprep::detail {
@@ -64,7 +67,7 @@ bool phase_create(png_state* s) {
   // header; libpng's own cap would only turn them into a generic error.
   png_set_user_limits(s->png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
   png_set_chunk_cache_max(s->png, 1000);          // bound ancillary chunk count
-  png_set_chunk_malloc_max(s->png, 8u << 20);     // and each chunk's size
+  png_set_chunk_malloc_max(s->png, png_chunk_malloc_max);  // and each chunk's size
   png_read_info(s->png, s->info);
   return true;
 }
@@ -133,7 +136,74 @@ void composite_over_white(std::uint8_t* px, std::size_t n, int ch) {
   std::uint8_t* out = px;
   for (std::size_t i = 0; i < n; ++i, in += ch, out += colour) {
     const unsigned a = in[colour];
-    for (int c = 0; c < colour; ++c) out[c] = static_cast<std::uint8_t>((in[c] * a + 255u * (255u - a) + 127u) / 255u);
+    for (int c = 0; c < colour; ++c) out[c] = png_over_white(in[c], a);
+  }
+}
+
+// The fast path's pixel map for what libpng's transforms (phase_transforms)
+// will output, or why this file is left to libpng; *channels is what libpng
+// should then report. Called before the transforms, which rewrite the IHDR
+// and tRNS facts in png_info. tRNS samples out of the 8-bit range are left
+// to libpng too.
+std::string fast_path_map(png_state* s, png_pixel_map& map, int* channels) {
+  png_uint_32 w = 0, h = 0;
+  int depth = 0, color = 0, interlace = 0, compression = 0, filter = 0;
+  png_get_IHDR(s->png, s->info, &w, &h, &depth, &color, &interlace, &compression, &filter);
+  if (depth != 8) return "bit depth " + std::to_string(depth);
+  if (interlace != PNG_INTERLACE_NONE) return "interlaced";
+  if (compression != PNG_COMPRESSION_TYPE_BASE || filter != PNG_FILTER_TYPE_BASE) return "non-standard method";
+  const bool trns = png_get_valid(s->png, s->info, PNG_INFO_tRNS) != 0;
+  png_bytep trans_alpha = nullptr;
+  int num_trans = 0;
+  png_color_16p trans_color = nullptr;
+  if (trns) png_get_tRNS(s->png, s->info, &trans_alpha, &num_trans, &trans_color);
+  *channels = (color & PNG_COLOR_MASK_ALPHA) != 0 || trns ? 4 : 3;
+  using kind = png_pixel_map::kind;
+  switch (color) {
+    case PNG_COLOR_TYPE_RGB:
+      if (!trns) {
+        map.how = kind::rgb;
+        return "";
+      }
+      if (!trans_color || trans_color->red > 255 || trans_color->green > 255 || trans_color->blue > 255)
+        return "tRNS colour out of range";
+      map.how = kind::rgb_keyed;
+      map.key = {static_cast<std::uint8_t>(trans_color->red), static_cast<std::uint8_t>(trans_color->green),
+                 static_cast<std::uint8_t>(trans_color->blue)};
+      return "";
+    case PNG_COLOR_TYPE_RGB_ALPHA:
+      map.how = kind::rgba;
+      return "";
+    case PNG_COLOR_TYPE_GRAY_ALPHA:
+      map.how = kind::gray_alpha;
+      return "";
+    case PNG_COLOR_TYPE_GRAY: {
+      if (trns && (!trans_color || trans_color->gray > 255)) return "tRNS gray out of range";
+      map.how = kind::indexed;
+      map.lut_entries = 256;
+      for (unsigned v = 0; v < 256; ++v) {
+        const unsigned a = trns && v == trans_color->gray ? 0 : 255;
+        map.lut[3 * v] = map.lut[3 * v + 1] = map.lut[3 * v + 2] = png_over_white(v, a);
+      }
+      return "";
+    }
+    case PNG_COLOR_TYPE_PALETTE: {
+      png_colorp palette = nullptr;
+      int entries = 0;
+      if (png_get_PLTE(s->png, s->info, &palette, &entries) == 0 || !palette || entries <= 0 || entries > 256)
+        return "no usable PLTE";
+      map.how = kind::indexed;
+      map.lut_entries = entries;
+      for (int i = 0; i < entries; ++i) {
+        const unsigned a = trns && trans_alpha && i < num_trans ? trans_alpha[i] : 255;
+        map.lut[3 * static_cast<std::size_t>(i)] = png_over_white(palette[i].red, a);
+        map.lut[3 * static_cast<std::size_t>(i) + 1] = png_over_white(palette[i].green, a);
+        map.lut[3 * static_cast<std::size_t>(i) + 2] = png_over_white(palette[i].blue, a);
+      }
+      return "";
+    }
+    default:
+      return "colour type " + std::to_string(color);
   }
 }
 
@@ -154,6 +224,11 @@ result<source_info> read_png_header(std::span<const std::uint8_t> bytes, const d
 }
 
 result<decoded> decode_png(std::span<const std::uint8_t> bytes, const decode_options& opt, const decode_request& req) {
+  return decode_png(bytes, opt, req, png_reader::automatic);
+}
+
+result<decoded> decode_png(std::span<const std::uint8_t> bytes, const decode_options& opt, const decode_request& req,
+                           png_reader reader) {
   auto s = std::make_unique<png_state>();
   s->data = bytes.data();
   s->size = bytes.size();
@@ -163,8 +238,12 @@ result<decoded> decode_png(std::span<const std::uint8_t> bytes, const decode_opt
   const std::uint64_t W = png_get_image_width(s->png, s->info), H = png_get_image_height(s->png, s->info);
   if (auto e = check_dimensions(W, H, bytes.size(), opt.limits)) return std::move(*e);
 
+  png_pixel_map map;
+  int map_ch = 0;
+  std::string why = reader == png_reader::libpng ? "libpng reader asked for" : fast_path_map(s.get(), map, &map_ch);
   int ch = 0, passes = 1;
   if (!phase_transforms(s.get(), out.source.alpha, &ch, &passes)) return png_failure(*s);
+  if (why.empty() && ch != map_ch) why = "libpng outputs " + std::to_string(ch) + " channels";
   const int w = static_cast<int>(W), h = static_cast<int>(H);
   const rect region = clamp_region(req.region, w, h);
   if (region.w <= 0) return error{error_code::invalid_options, stage::decode, "decode region lies outside the image"};
@@ -174,20 +253,29 @@ result<decoded> decode_png(std::span<const std::uint8_t> bytes, const decode_opt
   const std::size_t row_bytes = static_cast<std::size_t>(w) * ch;
   const bool whole = passes > 1;
   const int keep_h = whole ? h : region.y + region.h;  // rows we must read
-  std::vector<std::uint8_t> buf(row_bytes * static_cast<std::size_t>(whole ? h : 1));
   image& img = out.pixels;
   img.width = region.w;
   img.height = region.h;
   img.channels = 3;
-  img.pixels.assign(img.stride() * static_cast<std::size_t>(region.h), 128);  // gray where data is missing
+
+  // libpng has read up to the first IDAT's data (s->pos); either reader goes on from there.
+  if (why.empty())
+    why = png_fast_decode(bytes, s->pos, static_cast<std::uint32_t>(W), static_cast<std::uint32_t>(H), map, region,
+                          img);
+  const bool fast = why.empty();
+  if (!fast && reader == png_reader::fast_only)
+    return error{error_code::internal, stage::decode, "png fast path not taken: " + why};
+  if (!fast) img.pixels.assign(img.stride() * static_cast<std::size_t>(region.h), 128);  // gray where data is missing
 
   int rows_done = 0;
   bool ok = true;
-  if (whole) {
+  std::vector<std::uint8_t> buf;
+  if (!fast) buf.resize(row_bytes * static_cast<std::size_t>(whole ? h : 1));
+  if (!fast && whole) {
     std::vector<png_bytep> rows(static_cast<std::size_t>(h));
     for (int y = 0; y < h; ++y) rows[static_cast<std::size_t>(y)] = buf.data() + row_bytes * static_cast<std::size_t>(y);
     ok = phase_rows(s.get(), rows.data(), h, passes, &rows_done);
-  } else {
+  } else if (!fast) {
     // Read one row at a time through a one-row buffer.
     for (int y = 0; y < keep_h && ok; ++y) {
       png_bytep rp = buf.data();
@@ -208,7 +296,7 @@ result<decoded> decode_png(std::span<const std::uint8_t> bytes, const decode_opt
     out.warnings.push_back(std::string(s->hit_eof ? "truncated: " : "corrupt: ") + "png: " + s->message + " (" +
                            std::to_string(rows_done) + " of " + std::to_string(h) + " rows decoded; rest filled gray)");
   }
-  if (whole && (ok || opt.tolerate_corruption)) {
+  if (!fast && whole && (ok || opt.tolerate_corruption)) {
     for (int y = 0; y < region.h; ++y) {
       std::uint8_t* src = buf.data() + row_bytes * static_cast<std::size_t>(region.y + y) + static_cast<std::size_t>(region.x) * ch;
       if (ch == 4) composite_over_white(src, static_cast<std::size_t>(region.w), 4);
