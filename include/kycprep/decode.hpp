@@ -5,7 +5,8 @@
 // Adobe-inverted CMYK), PNG with libpng (1-16 bit, gray, palette, alpha
 // composited over white; clean 8-bit non-interlaced files are inflated with
 // libdeflate and unfiltered by kycprep, with libpng's exact output). Every
-// limit is checked from the header, before any pixel buffer is allocated. All functions are thread-safe and keep no state.
+// limit is checked from the header, before any pixel buffer is allocated.
+// All functions are thread-safe and keep no state.
 #pragma once
 
 #include <cstdint>
