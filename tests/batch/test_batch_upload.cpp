@@ -427,11 +427,24 @@ TEST(batch_upload, kill_9_during_uploads_then_resume_never_bills_an_item_twice) 
                                          server.url(), "--qps", "100"};
   std::mt19937 rng(20240607);
   for (int round = 0; round < 4; ++round) {
+    // Kill once this run's uploads are flowing (a call just answered, the
+    // next ones in flight), not after a fixed delay from start-up, which a
+    // slow or loaded machine can spend before the first call.
+    const std::size_t before = server.requests().size();
     const pid_t pid = spawn_cli(args, alibaba_env());
     ASSERT_GT(pid, 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(300, 1200)(rng)));
-    kill(pid, SIGKILL);
     int status = 0;
+    bool exited = false;
+    for (int i = 0; i < 4000 && server.requests().size() == before; ++i) {  // at most 20 s
+      if (waitpid(pid, &status, WNOHANG) == pid) {
+        exited = true;
+        break;
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    if (exited) continue;
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 200)(rng)));
+    kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
   }
   const auto r = run_cli(args, alibaba_env());
