@@ -239,10 +239,15 @@ std::optional<image> thumbnail_proxy(std::span<const std::uint8_t> bytes, const 
   return std::move(t->pixels);
 }
 
+// Area shared by two boxes given as x, y, w, h.
+double overlap(double ax, double ay, double aw, double ah, double bx, double by, double bw, double bh) {
+  const double ix = std::max(0.0, std::min(ax + aw, bx + bw) - std::max(ax, bx));
+  const double iy = std::max(0.0, std::min(ay + ah, by + bh) - std::max(ay, by));
+  return ix * iy;
+}
+
 double iou(const face& a, const face& b) {
-  const double ix = std::max(0.0, std::min<double>(a.x + a.w, b.x + b.w) - std::max<double>(a.x, b.x));
-  const double iy = std::max(0.0, std::min<double>(a.y + a.h, b.y + b.h) - std::max<double>(a.y, b.y));
-  const double inter = ix * iy;
+  const double inter = overlap(a.x, a.y, a.w, a.h, b.x, b.y, b.w, b.h);
   const double uni = static_cast<double>(a.w) * a.h + static_cast<double>(b.w) * b.h - inter;
   return uni > 0 ? inter / uni : 0.0;
 }
@@ -472,9 +477,8 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
   out.crop = plan->crop;
   if (out.chosen_face) {
     const face& f = *out.chosen_face;
-    const double ix = std::max(0.0, std::min<double>(f.x + f.w, out.crop.x + out.crop.w) - std::max<double>(f.x, out.crop.x));
-    const double iy = std::max(0.0, std::min<double>(f.y + f.h, out.crop.y + out.crop.h) - std::max<double>(f.y, out.crop.y));
-    out.face_area_ratio = ix * iy / (static_cast<double>(out.crop.w) * out.crop.h);
+    const rect& c = out.crop;
+    out.face_area_ratio = overlap(f.x, f.y, f.w, f.h, c.x, c.y, c.w, c.h) / (static_cast<double>(c.w) * c.h);
   }
   clock.lap(stage::crop);
 
