@@ -150,16 +150,29 @@ struct face_geometry {
   size2 up;
   int extra_rotation_cw = 0;
   std::vector<face> faces;
-  face chosen;
+  std::size_t chosen_index = 0;  ///< faces[chosen_index] is the face the frame is built on
   rect frame;
-  std::vector<std::string> warnings;
+  std::vector<std::string> detect_warnings;  ///< "detect: ..."
+  std::vector<std::string> frame_warnings;   ///< "crop: ..." (plan_face_frame's, for this frame)
+
+  [[nodiscard]] const face& chosen() const { return faces[chosen_index]; }
+
+  // Builds the frame around faces[chosen_index].
+  std::optional<error> plan_frame(const frame_options& fo) {
+    auto ff = plan_face_frame(chosen(), up.w, up.h, fo);
+    if (!ff) return std::move(ff).error();
+    frame = ff->frame;
+    frame_warnings.clear();
+    for (const auto& w : ff->warnings) frame_warnings.push_back("crop: " + w);
+    return std::nullopt;
+  }
 };
 
 // Searches `proxy` (the whole photo, upright for o_exif, reduced) and plans
 // the portrait frame around the chosen face.
-result<face_geometry> locate_face(image_view proxy, const face_detector& det, const prepare_options& opt, int W,
-                                  int H, int o_exif) {
-  auto found = find_faces(proxy, det, opt.face_search);
+result<face_geometry> locate_face(image_view proxy, const face_detector& det, const face_search_options& search,
+                                  const frame_options& fo, int W, int H, int o_exif) {
+  auto found = find_faces(proxy, det, search);
   if (!found) return std::move(found).error();
   const face_search& fs = found.value();
   face_geometry g;
@@ -169,11 +182,11 @@ result<face_geometry> locate_face(image_view proxy, const face_detector& det, co
     g.o = rotate_orientation(o_exif, fs.rotation_cw);
     g.up = upright_size(W, H, g.o);
     g.extra_rotation_cw = fs.rotation_cw;
-    g.warnings.push_back("detect: the face was found only after rotating the photo " +
-                         std::to_string(fs.rotation_cw) + " degrees clockwise (pixel-rotated, no EXIF tag); "
-                         "the output is turned upright");
+    g.detect_warnings.push_back("detect: the face was found only after rotating the photo " +
+                                std::to_string(fs.rotation_cw) + " degrees clockwise (pixel-rotated, no EXIF tag); "
+                                "the output is turned upright");
   }
-  for (const auto& w : fs.warnings) g.warnings.push_back("detect: " + w);
+  for (const auto& w : fs.warnings) g.detect_warnings.push_back("detect: " + w);
   // Boxes are in the (rotated) proxy; scale them to full-resolution upright pixels.
   const bool swap = fs.rotation_cw == 90 || fs.rotation_cw == 270;
   const double pw = swap ? proxy.height : proxy.width, ph = swap ? proxy.width : proxy.height;
@@ -181,12 +194,14 @@ result<face_geometry> locate_face(image_view proxy, const face_detector& det, co
   auto to_full = [sx, sy](const face& f) {
     return face{f.x * float(sx), f.y * float(sy), f.w * float(sx), f.h * float(sy), f.score};
   };
-  for (const face& f : fs.faces) g.faces.push_back(to_full(f));
-  g.chosen = to_full(*fs.chosen);
-  auto ff = plan_face_frame(g.chosen, g.up.w, g.up.h, opt.frame);
-  if (!ff) return std::move(ff).error();
-  for (const auto& w : ff->warnings) g.warnings.push_back("crop: " + w);
-  g.frame = ff->frame;
+  g.chosen_index = fs.faces.size();
+  for (std::size_t i = 0; i < fs.faces.size(); ++i) {
+    const face& f = fs.faces[i];
+    if (f.x == fs.chosen->x && f.y == fs.chosen->y && f.w == fs.chosen->w && f.h == fs.chosen->h) g.chosen_index = i;
+    g.faces.push_back(to_full(f));
+  }
+  if (g.chosen_index == g.faces.size()) g.faces.push_back(to_full(*fs.chosen));  // not listed: keep it anyway
+  if (auto e = g.plan_frame(fo)) return std::move(*e);
   return g;
 }
 
@@ -203,11 +218,11 @@ result<output_plan> plan_frame_output(rect frame, const prepare_options& opt, co
 }
 
 // The detection input: `stored` shrunk to about `long_side` (only when it is
-// more than twice that) and turned upright. Returns a view of `stored` itself
-// when neither is needed, else of `keep`.
+// more than twice that; never when long_side is 0) and turned upright.
+// Returns a view of `stored` itself when neither is needed, else of `keep`.
 image_view detection_input(const image& stored, int long_side, int orientation, image& keep) {
   const int have = std::max(stored.width, stored.height);
-  if (have > 2 * long_side) {
+  if (long_side > 0 && have > 2 * long_side) {
     const double f = static_cast<double>(long_side) / have;
     keep = resize(stored.view(), std::max(1, static_cast<int>(std::lround(stored.width * f))),
                   std::max(1, static_cast<int>(std::lround(stored.height * f))));
@@ -302,6 +317,79 @@ rect with_margin(rect crop, size2 up) {
   return {x0, y0, x1 - x0, y1 - y0};
 }
 
+// What step 2a hands on: where the face is, the output plan, and the crop's
+// region already decoded and upright.
+struct thumbnail_path {
+  face_geometry g;
+  output_plan plan;
+  decoded region;  ///< pixels upright (orientation g.o); region in stored coordinates
+};
+
+// Step 2a (baseline JPEG with an EXIF thumbnail, as most camera and phone
+// photos are): search the thumbnail, decode only the crop and a margin, and
+// confirm the face there. The photo's entropy-coded data is then read once,
+// and only down to the crop's last row. Returns nothing when any step does
+// not hold (the caller then runs the whole-photo search), an error only when
+// the photo itself does not decode.
+result<std::optional<thumbnail_path>> via_exif_thumbnail(std::span<const std::uint8_t> bytes, const source_info& src,
+                                                         const prepare_options& opt, const target_preset& tp,
+                                                         const face_detector& det, stage_clock& clock) {
+  const int W = src.width, H = src.height;
+  std::optional<image> thumb = thumbnail_proxy(bytes, src, opt.decode);
+  clock.lap(stage::decode);
+  if (!thumb) return std::optional<thumbnail_path>{};
+  // A first look: the first pass only, no retries. Small, tilted or rotated
+  // faces are left to the whole-photo search, which has them all.
+  face_search_options quick = opt.face_search;
+  quick.try_equalize = quick.try_rescale = quick.try_rotations = quick.try_mirror_border = false;
+  quick.tilt_deg = 0.0;
+  const int input_long = 2 * quick.proxy_long_side;  // find_faces confirms candidates at this resolution
+  if (std::max(thumb->width, thumb->height) < input_long) {
+    // Thumbnails are small (160x120 is common): enlarged, so that the
+    // confirmation sees the face at its usual resolution.
+    const double f = static_cast<double>(input_long) / std::max(thumb->width, thumb->height);
+    *thumb = resize(thumb->view(), static_cast<int>(std::lround(thumb->width * f)),
+                    static_cast<int>(std::lround(thumb->height * f)));
+  }
+  image keep;
+  const image_view thumb_up = detection_input(*thumb, input_long, src.orientation, keep);
+  clock.lap(stage::decode);
+  auto found = locate_face(thumb_up, det, quick, opt.frame, W, H, src.orientation);
+  clock.lap(stage::detect);
+  if (!found) return std::optional<thumbnail_path>{};
+  face_geometry g = std::move(found).value();
+  auto plan = plan_frame_output(g.frame, opt, tp);
+  if (!plan) return std::optional<thumbnail_path>{};
+
+  decode_request req;
+  req.region = upright_to_stored(with_margin(plan->crop, g.up), W, H, g.o);
+  req.scale_denom = shrink_on_load_denom(std::min(plan->crop.w, plan->crop.h), opt.short_side, opt.resize_headroom);
+  auto dec = decode(bytes, opt.decode, req);
+  if (!dec) return std::move(dec).error();  // the photo itself is broken: the whole-photo path would fail alike
+  const rect decoded_up = stored_to_upright(dec->region, W, H, g.o);
+  clock.lap(stage::decode);
+  if (g.o != 1) dec->pixels = apply_orientation(dec->pixels, g.o);
+  clock.lap(stage::orient);
+  const std::optional<face> confirmed = confirm_in_region(dec->pixels, decoded_up, g.chosen(), det, opt);
+  clock.lap(stage::detect);
+  if (!confirmed) return std::optional<thumbnail_path>{};
+
+  // Re-plan on the finer box when the decoded pixels still cover its frame
+  // at the scale they were decoded at; else keep the thumbnail's frame.
+  face_geometry fine = g;
+  fine.faces[fine.chosen_index] = *confirmed;
+  if (!fine.plan_frame(opt.frame)) {
+    auto fine_plan = plan_frame_output(fine.frame, opt, tp);
+    if (fine_plan && contains(decoded_up, fine_plan->crop) &&
+        shrink_on_load_denom(std::min(fine_plan->crop.w, fine_plan->crop.h), opt.short_side, opt.resize_headroom) >=
+            dec->scale_denom) {
+      g = std::move(fine);
+      plan = std::move(fine_plan);
+    }
+  }
+  return std::optional<thumbnail_path>(thumbnail_path{std::move(g), std::move(plan).value(), std::move(dec).value()});
+}
+
 }  // namespace
 
 std::string_view to_string(detect_input d) noexcept {
@@ -344,70 +432,17 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
       det = std::move(made).value();
     }
 
-    // 2a. Baseline JPEG with an EXIF thumbnail (most camera and phone
-    // photos): search the thumbnail, decode only the crop and a margin, and
-    // confirm the face there. The photo's entropy-coded data is then read
-    // once, and only down to the crop's last row. Anything that does not
-    // confirm falls through to 2b.
+    // 2a. The EXIF thumbnail first (via_exif_thumbnail).
     if (opt.use_exif_thumbnail && jpeg && !out.source.progressive && out.source.exif_thumbnail_size > 0) {
-      std::optional<image> thumb = thumbnail_proxy(bytes, out.source, opt.decode);
-      // A first look: the first pass only, no retries. Small, tilted or
-      // rotated faces are left to 2b, which has them all.
-      prepare_options quick = opt;
-      quick.face_search.try_equalize = quick.face_search.try_rescale = quick.face_search.try_rotations =
-          quick.face_search.try_mirror_border = false;
-      quick.face_search.tilt_deg = 0.0;
-      const int input_long = 2 * quick.face_search.proxy_long_side;  // find_faces confirms at this resolution
-      image keep;
-      if (thumb && std::max(thumb->width, thumb->height) < input_long) {
-        // Thumbnails are small (160x120 is common): enlarged, so that the
-        // confirmation sees the face at its usual resolution.
-        const double f = static_cast<double>(input_long) / std::max(thumb->width, thumb->height);
-        *thumb = resize(thumb->view(), static_cast<int>(std::lround(thumb->width * f)),
-                        static_cast<int>(std::lround(thumb->height * f)));
-      }
-      const image_view thumb_up = thumb ? detection_input(*thumb, input_long, o_exif, keep) : image_view{};
-      clock.lap(stage::decode);
-      auto gt = thumb ? locate_face(thumb_up, *det, quick, W, H, o_exif) : result<face_geometry>(error{});
-      clock.lap(stage::detect);
-      auto pt = gt ? plan_frame_output(gt->frame, opt, tp) : result<output_plan>(error{});
-      if (gt && pt) {
-        const rect region = with_margin(pt->crop, gt->up);
-        decode_request req;
-        req.region = upright_to_stored(region, W, H, gt->o);
-        req.scale_denom = shrink_on_load_denom(std::min(pt->crop.w, pt->crop.h), opt.short_side, opt.resize_headroom);
-        auto dec = decode(bytes, opt.decode, req);
-        if (!dec) return std::move(dec).error();  // the photo itself is broken: 2b would fail alike
-        const rect decoded_up = stored_to_upright(dec->region, W, H, gt->o);
-        clock.lap(stage::decode);
-        image region_up = gt->o == 1 ? std::move(dec->pixels) : apply_orientation(dec->pixels, gt->o);
-        clock.lap(stage::orient);
-        const std::optional<face> confirmed = confirm_in_region(region_up, decoded_up, gt->chosen, *det, opt);
-        clock.lap(stage::detect);
-        if (confirmed) {
-          // Re-plan on the finer box when the decoded pixels still cover it.
-          auto ff = plan_face_frame(*confirmed, gt->up.w, gt->up.h, opt.frame);
-          auto pr = ff ? plan_frame_output(ff->frame, opt, tp) : result<output_plan>(error{});
-          if (ff && pr && contains(decoded_up, pr->crop) &&
-              shrink_on_load_denom(std::min(pr->crop.w, pr->crop.h), opt.short_side, opt.resize_headroom) >=
-                  dec->scale_denom) {
-            for (face& f : gt->faces)  // the thumbnail's box of this face gives way to the finer one
-              if (iou(f, gt->chosen) >= 0.999) f = *confirmed;
-            gt->chosen = *confirmed;
-            gt->frame = ff->frame;
-            gt->warnings.erase(std::remove_if(gt->warnings.begin(), gt->warnings.end(),
-                                              [](const std::string& w) { return w.starts_with("crop: "); }),
-                               gt->warnings.end());
-            for (const auto& w : ff->warnings) gt->warnings.push_back("crop: " + w);
-            pt = std::move(pr);
-          }
-          g = std::move(gt).value();
-          plan = std::move(pt).value();
-          for (auto& w : dec->warnings) out.warnings.push_back(std::move(w));
-          dec->pixels = std::move(region_up);
-          region_ready = std::move(dec).value();
-          out.detected_on = detect_input::exif_thumbnail;
-        }
+      auto t = via_exif_thumbnail(bytes, out.source, opt, tp, *det, clock);
+      if (!t) return std::move(t).error();
+      if (t->has_value()) {
+        thumbnail_path& path = **t;
+        g = std::move(path.g);
+        plan = path.plan;
+        for (auto& w : path.region.warnings) out.warnings.push_back(std::move(w));
+        region_ready = std::move(path.region);
+        out.detected_on = detect_input::exif_thumbnail;
       }
     }
 
@@ -443,23 +478,23 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
         proxy->warnings = coefs->warnings();
       }
       for (const auto& w : proxy->warnings) out.warnings.push_back(w);
-      // A draft decode is already about the right size.
-      image keep;
-      const image_view input_view = detection_input(
-          proxy->pixels, preq.draft ? std::max(W, H) : opt.detect_input_long_side, o_exif, keep);
+      image keep;  // a draft decode is already about the right size: no shrink
+      const image_view input_view =
+          detection_input(proxy->pixels, preq.draft ? 0 : opt.detect_input_long_side, o_exif, keep);
       out.detected_on = coefs ? detect_input::dc_coefficients
                         : preq.draft ? detect_input::dct_scaled
                                      : detect_input::full_decode;
       clock.lap(stage::decode);
-      auto found = locate_face(input_view, *det, opt, W, H, o_exif);
+      auto found = locate_face(input_view, *det, opt.face_search, opt.frame, W, H, o_exif);
       clock.lap(stage::detect);
       if (!found) return std::move(found).error();
       g = std::move(found).value();
       if (!preq.draft && !coefs) reuse = std::move(proxy).value();
     }
-    for (auto& w : g.warnings) out.warnings.push_back(std::move(w));
+    for (auto& w : g.detect_warnings) out.warnings.push_back(std::move(w));
+    for (auto& w : g.frame_warnings) out.warnings.push_back(std::move(w));
+    out.chosen_face = g.chosen();
     out.faces = std::move(g.faces);
-    out.chosen_face = g.chosen;
     out.extra_rotation_cw = g.extra_rotation_cw;
   }
   const int o = g.o;
