@@ -139,3 +139,67 @@ BENCHMARK_CAPTURE(bm_coef_one_pass, 3mp, std::string("phone3_0.jpg"))->Unit(benc
 BENCHMARK_CAPTURE(bm_coef_part, 12mp, std::string("phone12_0.jpg"))->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
+
+// ---- Huffman decoding alone: libjpeg's jpeg_read_coefficients against our
+// detail::entropy_decode (src/decode/entropy.hpp), same files, same run:
+//
+//   KYCPREP_BENCH_CORPUS=/tmp/corpus2 build/bench/kycprep_bench --benchmark_filter=entropy \
+//     --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
+#include <csetjmp>
+
+#include <jpeglib.h>
+
+#include "decode/entropy.hpp"
+
+namespace {
+
+struct bench_jerr {
+  jpeg_error_mgr pub;
+  std::jmp_buf jump;
+};
+
+extern "C" void bench_error_exit(j_common_ptr c) { std::longjmp(reinterpret_cast<bench_jerr*>(c->err)->jump, 1); }
+
+bool bench_read_coefficients(jpeg_decompress_struct* d, bench_jerr* err, const bytes_t& b) {
+  if (setjmp(err->jump)) return false;
+  jpeg_mem_src(d, b.data(), static_cast<unsigned long>(b.size()));
+  jpeg_read_header(d, TRUE);
+  jvirt_barray_ptr* arrays = jpeg_read_coefficients(d);
+  benchmark::DoNotOptimize(arrays);
+  return true;
+}
+
+void bm_entropy_libjpeg(benchmark::State& state, const std::string& file) {
+  const bytes_t* b = corpus_file(file);
+  if (b == nullptr) return state.SkipWithError(("no " + file + " (set KYCPREP_BENCH_CORPUS)").c_str());
+  for (auto _ : state) {
+    jpeg_decompress_struct d{};
+    bench_jerr err{};
+    d.err = jpeg_std_error(&err.pub);
+    err.pub.error_exit = bench_error_exit;
+    jpeg_create_decompress(&d);
+    const bool ok = bench_read_coefficients(&d, &err, *b);
+    jpeg_destroy_decompress(&d);
+    if (!ok) return state.SkipWithError("libjpeg failed");
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(b->size()));
+}
+
+void bm_entropy_ours(benchmark::State& state, const std::string& file) {
+  const bytes_t* b = corpus_file(file);
+  if (b == nullptr) return state.SkipWithError(("no " + file + " (set KYCPREP_BENCH_CORPUS)").c_str());
+  for (auto _ : state) {
+    std::string why;
+    auto f = kycprep::detail::entropy_decode(*b, 1000, &why);
+    if (!f) return state.SkipWithError(("declined: " + why).c_str());
+    benchmark::DoNotOptimize(f->planes.data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(b->size()));
+}
+
+BENCHMARK_CAPTURE(bm_entropy_libjpeg, 12mp_baseline, std::string("phone12_nothumb_0.jpg"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(bm_entropy_ours, 12mp_baseline, std::string("phone12_nothumb_0.jpg"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(bm_entropy_libjpeg, 12mp_prog, std::string("phone12_prog.jpg"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(bm_entropy_ours, 12mp_prog, std::string("phone12_prog.jpg"))->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace

@@ -818,6 +818,7 @@ TEST(CoefDecode, RegionsMatchLibjpegFullDecodeAtEveryScale) {
     const auto bytes = load(rel);
     auto c = detail::read_coefficients(bytes, {});
     ASSERT_TRUE(c.ok()) << rel << ": " << describe(c);
+    EXPECT_TRUE(c->own_entropy_decoder()) << rel << ": clean files are read by our entropy decoder";
     const int W = c->width(), H = c->height();
     const rect regions[] = {
         {0, 0, W, H},                              // everything
@@ -971,6 +972,7 @@ TEST(CoefDecode, LimitsAndCorruptionPolicyAsDecode) {
   const auto bytes = load("hostile/truncated_50.jpg");
   auto c = detail::read_coefficients(bytes, tolerant);
   ASSERT_TRUE(c.ok()) << describe(c);
+  EXPECT_FALSE(c->own_entropy_decoder());  // ours declines damage; libjpeg reads it and warns
   ASSERT_FALSE(c->warnings().empty());
   EXPECT_NE(c->warnings().front().find("truncated"), std::string::npos) << c->warnings().front();
   auto whole = detail::decode_region(*c, {0, 0, c->width(), c->height()}, 1);
@@ -1628,6 +1630,749 @@ TEST(PngFastPath, RegionDecodesIgnoreDamageBelowTheRegionLikeLibpng) {
   expect_same_decode(decode_with(png, png_reader::fast_only, {}, top), decode_with(png, png_reader::libpng, {}, top),
                      "fast path, top region");
   EXPECT_FALSE(decode(png).ok());
+}
+
+}  // namespace
+}  // namespace kycprep
+
+// ===========================================================================
+// Our own Huffman decoder (src/decode/entropy.hpp): detail::entropy_decode
+// against libjpeg-turbo's jpeg_read_coefficients, coefficient for
+// coefficient, on fixtures written here with libjpeg's encoder (every
+// sampling, odd sizes, restarts, progressive and custom successive-
+// approximation scripts, optimised tables, non-interleaved scans) and on
+// every JPEG in data/, faces-dev and /tmp/corpus2; plus its strict declines.
+// ===========================================================================
+#include <jerror.h>
+#include <jpeglib.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <random>
+
+#include "decode/entropy.hpp"
+
+namespace kycprep {
+namespace {
+
+using ent_bytes = std::vector<std::uint8_t>;
+
+// ---- libjpeg encoder for fixtures ----------------------------------------
+
+struct ent_enc {
+  int w = 64, h = 48, nc = 3;
+  int samp[3][2] = {{2, 2}, {1, 1}, {1, 1}};  // h, v per component
+  bool progressive = false;                   // jpeg_simple_progression
+  std::vector<jpeg_scan_info> scans;          // a custom script (progressive or sequential)
+  int restart = 0;                            // restart interval in MCUs
+  bool optimize = false;
+  bool arith = false;
+  int quality = 92;
+};
+
+struct ent_jerr {
+  jpeg_error_mgr pub;
+  std::jmp_buf jump;
+};
+
+extern "C" void ent_error_exit(j_common_ptr c) { std::longjmp(reinterpret_cast<ent_jerr*>(c->err)->jump, 1); }
+extern "C" void ent_silent(j_common_ptr) {}
+
+// A deterministic picture with edges, gradients and noise, so that every
+// frequency band gets non-zero coefficients.
+std::vector<std::uint8_t> ent_picture(int w, int h, int nc, unsigned seed) {
+  std::vector<std::uint8_t> px(static_cast<std::size_t>(w) * h * nc);
+  std::mt19937 rng(seed);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < nc; ++c) {
+        int v = (x * (3 + c) + y * (5 - c)) & 255;
+        if (((x / 7) + (y / 5)) % 3 == c) v = 255 - v;
+        v += static_cast<int>(rng() % 41) - 20;
+        px[(static_cast<std::size_t>(y) * w + x) * nc + c] = static_cast<std::uint8_t>(std::clamp(v, 0, 255));
+      }
+  return px;
+}
+
+bool ent_encode_into(jpeg_compress_struct* c, ent_jerr* err, const ent_enc& e, const std::vector<std::uint8_t>& px,
+                     unsigned char** out, unsigned long* size) {
+  if (setjmp(err->jump)) return false;
+  jpeg_create_compress(c);
+  jpeg_mem_dest(c, out, size);
+  c->image_width = static_cast<JDIMENSION>(e.w);
+  c->image_height = static_cast<JDIMENSION>(e.h);
+  c->input_components = e.nc;
+  c->in_color_space = e.nc == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  jpeg_set_defaults(c);
+  jpeg_set_quality(c, e.quality, TRUE);
+  for (int i = 0; i < c->num_components && i < 3; ++i) {
+    c->comp_info[i].h_samp_factor = e.samp[i][0];
+    c->comp_info[i].v_samp_factor = e.samp[i][1];
+  }
+  if (e.progressive) jpeg_simple_progression(c);
+  if (!e.scans.empty()) {
+    c->scan_info = e.scans.data();
+    c->num_scans = static_cast<int>(e.scans.size());
+  }
+  c->restart_interval = static_cast<unsigned>(e.restart);
+  c->optimize_coding = e.optimize ? TRUE : FALSE;
+  c->arith_code = e.arith ? TRUE : FALSE;
+  jpeg_start_compress(c, TRUE);
+  const int stride = e.w * e.nc;
+  while (c->next_scanline < c->image_height) {
+    JSAMPROW row = const_cast<JSAMPROW>(px.data() + static_cast<std::size_t>(c->next_scanline) * stride);
+    jpeg_write_scanlines(c, &row, 1);
+  }
+  jpeg_finish_compress(c);
+  return true;
+}
+
+ent_bytes ent_encode(const ent_enc& e, unsigned seed = 1) {
+  const auto px = ent_picture(e.w, e.h, e.nc, seed);
+  jpeg_compress_struct c{};
+  ent_jerr err{};
+  c.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = ent_error_exit;
+  unsigned char* out = nullptr;
+  unsigned long size = 0;
+  const bool ok = ent_encode_into(&c, &err, e, px, &out, &size);
+  jpeg_destroy_compress(&c);
+  ent_bytes b;
+  if (ok && out != nullptr) b.assign(out, out + size);
+  std::free(out);
+  EXPECT_TRUE(ok) << "libjpeg could not write the fixture";
+  return b;
+}
+
+// ---- libjpeg's coefficients -----------------------------------------------
+
+struct ent_ref_comp {
+  int id = 0, h = 0, v = 0, wib = 0, hib = 0;
+  std::vector<std::int16_t> coef;  // wib * hib blocks, 64 each
+};
+
+struct ent_ref {
+  bool ok = false;
+  long warnings = 0;
+  int width = 0, height = 0;
+  bool progressive = false;
+  std::vector<ent_ref_comp> comps;
+};
+
+// setjmp phases: only trivially destructible locals, so that libjpeg's
+// error_exit can longjmp out of them.
+bool ent_read_phase(jpeg_decompress_struct* d, ent_jerr* err, const ent_bytes& b, jvirt_barray_ptr** arrays) {
+  if (setjmp(err->jump)) return false;
+  jpeg_create_decompress(d);
+  jpeg_mem_src(d, b.data(), static_cast<unsigned long>(b.size()));
+  jpeg_read_header(d, TRUE);
+  if (static_cast<double>(d->image_width) * d->image_height > 40e6) return false;  // not for this test
+  *arrays = jpeg_read_coefficients(d);
+  return true;
+}
+
+bool ent_row_phase(jpeg_decompress_struct* d, ent_jerr* err, jvirt_barray_ptr array, int by, const JCOEF** row) {
+  if (setjmp(err->jump)) return false;
+  *row = (*d->mem->access_virt_barray)(reinterpret_cast<j_common_ptr>(d), array, static_cast<JDIMENSION>(by), 1,
+                                       FALSE)[0][0];
+  return true;
+}
+
+ent_ref ent_libjpeg(const ent_bytes& b) {
+  ent_ref r;
+  jpeg_decompress_struct d{};
+  ent_jerr err{};
+  d.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = ent_error_exit;
+  err.pub.output_message = ent_silent;
+  jvirt_barray_ptr* arrays = nullptr;
+  r.ok = ent_read_phase(&d, &err, b, &arrays);
+  r.width = static_cast<int>(d.image_width);
+  r.height = static_cast<int>(d.image_height);
+  r.progressive = d.progressive_mode != 0;
+  for (int ci = 0; r.ok && ci < d.num_components; ++ci) {
+    const jpeg_component_info& c = d.comp_info[ci];
+    ent_ref_comp rc;
+    rc.id = c.component_id;
+    rc.h = c.h_samp_factor;
+    rc.v = c.v_samp_factor;
+    rc.wib = static_cast<int>(c.width_in_blocks);
+    rc.hib = static_cast<int>(c.height_in_blocks);
+    rc.coef.resize(static_cast<std::size_t>(rc.wib) * rc.hib * 64);
+    for (int by = 0; r.ok && by < rc.hib; ++by) {
+      const JCOEF* row = nullptr;
+      r.ok = ent_row_phase(&d, &err, arrays[ci], by, &row);
+      if (r.ok)
+        std::memcpy(rc.coef.data() + static_cast<std::size_t>(by) * rc.wib * 64, row,
+                    static_cast<std::size_t>(rc.wib) * 64 * sizeof(JCOEF));
+    }
+    r.comps.push_back(std::move(rc));
+  }
+  r.warnings = err.pub.num_warnings;
+  jpeg_destroy_decompress(&d);
+  return r;
+}
+
+// Every coefficient of every block inside width_in_blocks x height_in_blocks.
+::testing::AssertionResult ent_same(const detail::coef_frame& f, const ent_ref& r) {
+  if (f.width != r.width || f.height != r.height) return ::testing::AssertionFailure() << "size differs";
+  if (f.progressive != r.progressive) return ::testing::AssertionFailure() << "progressive flag differs";
+  if (f.planes.size() != r.comps.size()) return ::testing::AssertionFailure() << "component count differs";
+  for (std::size_t c = 0; c < r.comps.size(); ++c) {
+    const auto& p = f.planes[c];
+    const auto& q = r.comps[c];
+    if (p.id != q.id || p.h != q.h || p.v != q.v || p.width_in_blocks != q.wib || p.height_in_blocks != q.hib)
+      return ::testing::AssertionFailure() << "component " << c << " geometry differs: " << p.width_in_blocks << "x"
+                                           << p.height_in_blocks << " vs " << q.wib << "x" << q.hib;
+    // jdcoefct.c's storage: rounded up to whole MCUs.
+    if (p.stride_blocks != (q.wib + q.h - 1) / q.h * q.h || p.rows_blocks != (q.hib + q.v - 1) / q.v * q.v ||
+        p.coef.size() != static_cast<std::size_t>(p.stride_blocks) * p.rows_blocks * 64)
+      return ::testing::AssertionFailure() << "component " << c << " storage not MCU-padded";
+    for (int by = 0; by < q.hib; ++by)
+      for (int bx = 0; bx < q.wib; ++bx) {
+        const std::int16_t* a = p.block(bx, by);
+        const std::int16_t* b = q.coef.data() + (static_cast<std::size_t>(by) * q.wib + bx) * 64;
+        for (int k = 0; k < 64; ++k)
+          if (a[k] != b[k])
+            return ::testing::AssertionFailure() << "component " << c << " block (" << bx << "," << by << ") coef "
+                                                 << k << ": " << a[k] << " vs libjpeg " << b[k];
+      }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// The file must be accepted and equal libjpeg's clean decode.
+void ent_expect_exact(const ent_bytes& b, const std::string& what, int max_scans = 1000) {
+  SCOPED_TRACE(what);
+  const ent_ref r = ent_libjpeg(b);
+  ASSERT_TRUE(r.ok) << "libjpeg failed";
+  ASSERT_EQ(r.warnings, 0) << "fixture is not clean for libjpeg";
+  std::string why;
+  const auto f = detail::entropy_decode(b, max_scans, &why);
+  ASSERT_TRUE(f.has_value()) << "declined: " << why;
+  EXPECT_TRUE(ent_same(*f, r));
+}
+
+// Whatever the input: accepted means libjpeg agrees without a warning.
+// Returns whether it was accepted.
+bool ent_check_consistent(const ent_bytes& b, const std::string& what) {
+  std::string why;
+  const auto f = detail::entropy_decode(b, 1000, &why);
+  if (!f) {
+    EXPECT_FALSE(why.empty()) << what << ": a decline gives a reason";
+    return false;
+  }
+  const ent_ref r = ent_libjpeg(b);
+  EXPECT_TRUE(r.ok) << what << ": accepted, but libjpeg fails";
+  EXPECT_EQ(r.warnings, 0) << what << ": accepted, but libjpeg warns";
+  if (r.ok) EXPECT_TRUE(ent_same(*f, r)) << what;
+  return true;
+}
+
+struct ent_layout {
+  const char* name;
+  int nc;
+  int samp[3][2];
+};
+const ent_layout ent_layouts[] = {
+    {"420", 3, {{2, 2}, {1, 1}, {1, 1}}}, {"422", 3, {{2, 1}, {1, 1}, {1, 1}}},
+    {"444", 3, {{1, 1}, {1, 1}, {1, 1}}}, {"440", 3, {{1, 2}, {1, 1}, {1, 1}}},
+    {"411", 3, {{4, 1}, {1, 1}, {1, 1}}}, {"gray", 1, {{1, 1}, {1, 1}, {1, 1}}},
+    {"gray22", 1, {{2, 2}, {1, 1}, {1, 1}}},  // one component with sampling 2x2: still one block per MCU
+    {"odd", 3, {{1, 2}, {2, 1}, {1, 1}}},     // chroma wider than luma: odd MCU shapes
+};
+
+ent_enc ent_with(const ent_layout& l, int w, int h) {
+  ent_enc e;
+  e.w = w;
+  e.h = h;
+  e.nc = l.nc;
+  std::memcpy(e.samp, l.samp, sizeof e.samp);
+  return e;
+}
+
+std::vector<jpeg_scan_info> ent_sa_script(int nc) {
+  // Successive approximation on DC and AC, spectral selection, refinement
+  // of every band, interleaved DC scans (as cjpeg -scans accepts).
+  auto scan = [](std::initializer_list<int> comps, int Ss, int Se, int Ah, int Al) {
+    jpeg_scan_info s{};
+    s.comps_in_scan = static_cast<int>(comps.size());
+    int i = 0;
+    for (int c : comps) s.component_index[i++] = c;
+    s.Ss = Ss;
+    s.Se = Se;
+    s.Ah = Ah;
+    s.Al = Al;
+    return s;
+  };
+  if (nc == 1)
+    return {scan({0}, 0, 0, 0, 3), scan({0}, 1, 2, 0, 2),  scan({0}, 3, 63, 0, 3), scan({0}, 0, 0, 3, 2),
+            scan({0}, 3, 63, 3, 2), scan({0}, 1, 63, 2, 1), scan({0}, 0, 0, 2, 1), scan({0}, 1, 63, 1, 0),
+            scan({0}, 0, 0, 1, 0)};
+  return {scan({0, 1, 2}, 0, 0, 0, 2), scan({0}, 1, 5, 0, 2),    scan({2}, 1, 63, 0, 1),    scan({1}, 1, 63, 0, 1),
+          scan({0}, 6, 63, 0, 3),      scan({0}, 6, 63, 3, 2),   scan({0}, 1, 63, 2, 1),    scan({0, 1, 2}, 0, 0, 2, 1),
+          scan({0}, 1, 63, 1, 0),      scan({1}, 1, 63, 1, 0),   scan({2}, 1, 63, 1, 0),    scan({0, 1, 2}, 0, 0, 1, 0)};
+}
+
+TEST(EntropyDecode, EverySamplingSizeAndModeMatchesLibjpeg) {
+  const int sizes[][2] = {{1, 1}, {17, 9}, {8, 8}, {64, 48}, {203, 131}, {67, 301}};
+  for (const ent_layout& l : ent_layouts)
+    for (const auto& sz : sizes) {
+      const std::string base = std::string(l.name) + " " + std::to_string(sz[0]) + "x" + std::to_string(sz[1]);
+      ent_enc e = ent_with(l, sz[0], sz[1]);
+      ent_expect_exact(ent_encode(e), base + " baseline");
+      e.optimize = true;
+      ent_expect_exact(ent_encode(e), base + " baseline optimized");
+      e.optimize = false;
+      e.restart = 3;
+      ent_expect_exact(ent_encode(e), base + " baseline restart 3");
+      e.restart = 1;
+      e.quality = 50;
+      ent_expect_exact(ent_encode(e), base + " baseline restart 1 q50");
+      e.restart = 0;
+      e.quality = 92;
+      e.progressive = true;
+      ent_expect_exact(ent_encode(e), base + " progressive");
+      e.restart = 2;
+      ent_expect_exact(ent_encode(e), base + " progressive restart 2");
+      e.restart = 0;
+      e.progressive = false;
+      e.scans = ent_sa_script(l.nc);
+      ent_expect_exact(ent_encode(e), base + " successive approximation script");
+      e.restart = 5;
+      e.quality = 98;
+      ent_expect_exact(ent_encode(e), base + " successive approximation script restart 5 q98");
+    }
+}
+
+TEST(EntropyDecode, LargerProgressiveAndHighQualityFilesMatchLibjpeg) {
+  for (int q : {75, 92, 100}) {
+    ent_enc e = ent_with(ent_layouts[0], 1031, 777);
+    e.quality = q;
+    ent_expect_exact(ent_encode(e, 7), "420 1031x777 baseline q" + std::to_string(q));
+    e.progressive = true;
+    ent_expect_exact(ent_encode(e, 7), "420 1031x777 progressive q" + std::to_string(q));
+    e.progressive = false;
+    e.scans = ent_sa_script(3);
+    e.restart = 17;
+    ent_expect_exact(ent_encode(e, 7), "420 1031x777 SA script restart 17 q" + std::to_string(q));
+  }
+}
+
+TEST(EntropyDecode, NonInterleavedSequentialScansMatchLibjpeg) {
+  auto seq = [](std::initializer_list<int> comps) {
+    jpeg_scan_info s{};
+    s.comps_in_scan = static_cast<int>(comps.size());
+    int i = 0;
+    for (int c : comps) s.component_index[i++] = c;
+    s.Se = 63;
+    return s;
+  };
+  for (const ent_layout& l : ent_layouts) {
+    if (l.nc != 3) continue;
+    ent_enc e = ent_with(l, 101, 77);
+    e.scans = {seq({0}), seq({1}), seq({2})};
+    ent_expect_exact(ent_encode(e), std::string(l.name) + " three scans");
+    e.scans = {seq({0}), seq({1, 2})};
+    e.restart = 4;
+    ent_expect_exact(ent_encode(e), std::string(l.name) + " Y then CbCr, restart 4");
+    e.scans = {seq({2}), seq({0, 1})};
+    e.optimize = true;
+    ent_expect_exact(ent_encode(e), std::string(l.name) + " Cr then YCb, optimized");
+  }
+}
+
+std::vector<std::filesystem::path> ent_jpegs_in(const std::filesystem::path& dir, bool recursive) {
+  std::vector<std::filesystem::path> out;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return out;
+  auto add = [&](const std::filesystem::directory_entry& e) {
+    std::string ext = e.path().extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    if (e.is_regular_file() && (ext == ".jpg" || ext == ".jpeg")) out.push_back(e.path());
+  };
+  if (recursive)
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) add(e);
+  else
+    for (const auto& e : std::filesystem::directory_iterator(dir)) add(e);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// A file libjpeg reads cleanly must be accepted and equal; any other file
+// may be declined, but if it is accepted libjpeg must agree without warnings.
+void ent_check_file(const std::filesystem::path& p, int* accepted) {
+  const ent_bytes b = test::read_bytes(p);
+  const ent_ref r = ent_libjpeg(b);
+  if (static_cast<double>(r.width) * r.height > 40e6) return;  // the caller's limits keep these away
+  const bool clean = r.ok && r.warnings == 0;
+  std::string why;
+  const auto f = detail::entropy_decode(b, 1000, &why);
+  if (clean) {
+    EXPECT_TRUE(f.has_value()) << p << " declined: " << why;
+  }
+  if (f) {
+    ++*accepted;
+    EXPECT_TRUE(clean) << p << ": accepted, but libjpeg " << (r.ok ? "warns" : "fails");
+    if (r.ok) EXPECT_TRUE(ent_same(*f, r)) << p;
+  } else {
+    EXPECT_FALSE(why.empty());
+  }
+}
+
+TEST(EntropyDecode, EveryDataAndFacesJpegMatchesLibjpegOrIsDeclined) {
+  int accepted = 0, files = 0;
+  for (const auto& p : ent_jpegs_in(test::data_dir(), true)) {
+    ent_check_file(p, &accepted);
+    ++files;
+  }
+  EXPECT_GE(files, 40);
+  EXPECT_GE(accepted, 20);  // every clean fixture and sample
+  const auto faces = ent_jpegs_in(test::shared_dir() / "faces-dev", false);
+  for (const auto& p : faces) ent_check_file(p, &accepted);
+  if (faces.empty()) GTEST_SKIP() << "no faces-dev beside the checkout";
+}
+
+TEST(EntropyDecode, PhoneCorpusMatchesLibjpeg) {
+  const auto files = ent_jpegs_in("/tmp/corpus2", false);
+  if (files.empty()) GTEST_SKIP() << "/tmp/corpus2 not present";
+  int accepted = 0;
+  for (const auto& p : files) ent_check_file(p, &accepted);
+  EXPECT_EQ(accepted, static_cast<int>(files.size()));
+}
+
+// Where the entropy-coded data of the first scan starts.
+std::size_t ent_first_scan_data(const ent_bytes& b) {
+  std::size_t p = 2;
+  while (p + 4 <= b.size()) {
+    const std::size_t len = static_cast<std::size_t>(b[p + 2]) << 8 | b[p + 3];
+    if (b[p + 1] == 0xDA) return p + 2 + len;
+    p += 2 + len;
+  }
+  return b.size();
+}
+
+TEST(EntropyDecode, EveryTruncationIsDeclined) {
+  ent_enc e = ent_with(ent_layouts[0], 61, 43);
+  const ent_bytes base = ent_encode(e);
+  e.progressive = true;
+  const ent_bytes prog = ent_encode(e);
+  e.progressive = false;
+  e.scans = ent_sa_script(3);
+  e.restart = 2;
+  const ent_bytes sa = ent_encode(e);
+  for (const ent_bytes* b : {&base, &prog, &sa}) {
+    ASSERT_TRUE(detail::entropy_decode(*b, 1000).has_value());
+    for (std::size_t n = 0; n < b->size(); ++n) {
+      const ent_bytes cut(b->begin(), b->begin() + static_cast<std::ptrdiff_t>(n));
+      std::string why;
+      EXPECT_FALSE(detail::entropy_decode(cut, 1000, &why).has_value()) << "accepted a prefix of " << n << " bytes";
+      EXPECT_FALSE(why.empty());
+    }
+  }
+}
+
+TEST(EntropyDecode, FlippedEntropyBytesAreDeclinedOrCleanForLibjpeg) {
+  std::mt19937 rng(12345);
+  int declined = 0, trials = 0;
+  for (int variant = 0; variant < 4; ++variant) {
+    ent_enc e = ent_with(ent_layouts[variant % 2 == 0 ? 0 : 5], 77, 59);
+    e.progressive = variant >= 2;
+    e.restart = variant == 1 ? 2 : 0;
+    if (variant == 3) e.scans = ent_sa_script(e.nc);
+    const ent_bytes good = ent_encode(e);
+    const std::size_t data = ent_first_scan_data(good);
+    ASSERT_LT(data, good.size());
+    for (int t = 0; t < 300; ++t) {
+      ent_bytes b = good;
+      const int flips = 1 + static_cast<int>(rng() % 3);
+      for (int i = 0; i < flips; ++i) {
+        const std::size_t at = data + rng() % (b.size() - 2 - data);  // keep EOI
+        if (rng() % 4 == 0) b[at] = static_cast<std::uint8_t>(rng());
+        else b[at] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
+      }
+      ++trials;
+      if (!ent_check_consistent(b, "variant " + std::to_string(variant) + " trial " + std::to_string(t))) ++declined;
+    }
+  }
+  EXPECT_GT(declined, trials / 2);  // most damage is caught
+}
+
+TEST(EntropyDecode, ArithmeticCodingIsDeclined) {
+  ent_enc e = ent_with(ent_layouts[0], 40, 30);
+  e.arith = true;
+  const ent_bytes b = ent_encode(e);
+  ASSERT_FALSE(b.empty());
+  ASSERT_TRUE(ent_libjpeg(b).ok);  // a valid file libjpeg reads
+  std::string why;
+  EXPECT_FALSE(detail::entropy_decode(b, 1000, &why).has_value());
+  EXPECT_FALSE(why.empty());
+  e.progressive = true;
+  EXPECT_FALSE(detail::entropy_decode(ent_encode(e), 1000).has_value());
+}
+
+TEST(EntropyDecode, ScanLimitAndScanCount) {
+  ent_enc e = ent_with(ent_layouts[0], 40, 30);
+  e.progressive = true;  // jpeg_simple_progression: 10 scans for YCbCr
+  const ent_bytes b = ent_encode(e);
+  std::string why;
+  EXPECT_FALSE(detail::entropy_decode(b, 9, &why).has_value());
+  EXPECT_EQ(why, "too many scans");
+  const auto f = detail::entropy_decode(b, 10);
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->scans, 10);
+  EXPECT_TRUE(f->progressive);
+  const auto g = detail::entropy_decode(ent_encode(ent_with(ent_layouts[0], 40, 30)), 1);
+  ASSERT_TRUE(g.has_value());
+  EXPECT_EQ(g->scans, 1);
+  EXPECT_FALSE(g->progressive);
+}
+
+// Index of the first occurrence of marker `m` (FF m) in the header part.
+std::size_t ent_find_marker(const ent_bytes& b, std::uint8_t m) {
+  std::size_t p = 2;
+  while (p + 4 <= b.size() && b[p] == 0xFF) {
+    if (b[p + 1] == m) return p;
+    if (b[p + 1] == 0xDA) break;
+    p += 2 + (static_cast<std::size_t>(b[p + 2]) << 8 | b[p + 3]);
+  }
+  return std::string::npos;
+}
+
+TEST(EntropyDecode, MalformedStreamsAreDeclined) {
+  ent_enc e = ent_with(ent_layouts[0], 48, 32);
+  e.restart = 1;
+  const ent_bytes good = ent_encode(e);
+  ASSERT_TRUE(detail::entropy_decode(good, 100).has_value());
+  const std::size_t sof = ent_find_marker(good, 0xC0);
+  ASSERT_NE(sof, std::string::npos);
+  auto declines = [](const ent_bytes& b, const char* what) {
+    std::string why;
+    EXPECT_FALSE(detail::entropy_decode(b, 100, &why).has_value()) << what;
+    EXPECT_FALSE(why.empty()) << what;
+  };
+  {
+    ent_bytes b = good;
+    b[sof + 1] = 0xC3;  // lossless
+    declines(b, "SOF3");
+  }
+  {
+    ent_bytes b = good;
+    b[sof + 4] = 12;  // 12-bit
+    declines(b, "12-bit");
+  }
+  {
+    ent_bytes b = good;
+    b[sof + 5] = b[sof + 6] = 0;  // height 0: DNL
+    declines(b, "height 0");
+  }
+  {
+    ent_bytes b = good;
+    b[sof + 7] = b[sof + 8] = 0;
+    declines(b, "width 0");
+  }
+  {
+    ent_bytes b = good;
+    b[sof + 11] = 0x52;  // luma h=5
+    declines(b, "sampling 5");
+  }
+  {
+    ent_bytes b = good;
+    b[sof + 11] = 0x44;  // 16 + 1 + 1 = 18 blocks per MCU
+    declines(b, "MCU of 18 blocks");
+  }
+  {
+    ent_bytes b(good.begin(), good.end() - 2);
+    declines(b, "no EOI");
+  }
+  {
+    ent_bytes b = good;
+    b.erase(b.begin() + 2, b.begin() + 4);  // SOI not followed by a marker
+    declines(b, "bytes after SOI");
+  }
+  {
+    ent_bytes b = good;
+    b[0] = 0;
+    declines(b, "no SOI");
+  }
+  {
+    ent_bytes b = good;
+    b.insert(b.end() - 2, {0x12, 0x34});
+    declines(b, "bytes before EOI");
+  }
+  {  // restart markers out of order
+    ent_bytes b = good;
+    std::size_t rst = ent_first_scan_data(b);
+    while (rst + 1 < b.size() && !(b[rst] == 0xFF && b[rst + 1] == 0xD0)) ++rst;
+    ASSERT_LT(rst + 1, b.size());
+    b[rst + 1] = 0xD1;
+    declines(b, "RST1 instead of RST0");
+    b[rst + 1] = 0xD9;
+    declines(b, "EOI instead of RST0");
+  }
+  {  // a missing restart marker
+    ent_bytes b = good;
+    std::size_t rst = ent_first_scan_data(b);
+    while (rst + 1 < b.size() && !(b[rst] == 0xFF && b[rst + 1] == 0xD3)) ++rst;
+    ASSERT_LT(rst + 1, b.size());
+    b.erase(b.begin() + static_cast<std::ptrdiff_t>(rst), b.begin() + static_cast<std::ptrdiff_t>(rst) + 2);
+    declines(b, "RST3 dropped");
+  }
+  {  // JFIF 2.x: libjpeg warns
+    ent_bytes b = good;
+    const std::size_t app0 = ent_find_marker(b, 0xE0);
+    ASSERT_NE(app0, std::string::npos);
+    b[app0 + 9] = 2;
+    ASSERT_GT(ent_libjpeg(b).warnings, 0);
+    declines(b, "JFIF 2.01");
+  }
+  {  // a scan with a component twice, or one not in the frame
+    ent_bytes b = good;
+    std::size_t sos = ent_first_scan_data(b);
+    std::size_t p = 2;
+    while (!(b[p] == 0xFF && b[p + 1] == 0xDA)) p += 2 + (static_cast<std::size_t>(b[p + 2]) << 8 | b[p + 3]);
+    ASSERT_LT(p, sos);
+    b[p + 7] = b[p + 5];
+    declines(b, "component twice in a scan");
+    b[p + 7] = 99;
+    declines(b, "unknown component");
+  }
+  {  // the Huffman table a scan uses is missing
+    ent_bytes b = good;
+    const std::size_t dht = ent_find_marker(b, 0xC4);
+    ASSERT_NE(dht, std::string::npos);
+    b[dht + 1] = 0xFE;  // turn the DHT into a comment
+    declines(b, "no DHT");
+  }
+  {  // an over-subscribed table (libjpeg: JERR_BAD_HUFF_TABLE)
+    ent_bytes b = good;
+    const std::size_t dht = ent_find_marker(b, 0xC4);
+    b[dht + 5] = 3;  // three 1-bit codes
+    declines(b, "bad Huffman table");
+  }
+}
+
+// Every marker position (FF xx, xx not 00) after SOI, entropy data included.
+std::vector<std::size_t> ent_markers(const ent_bytes& b) {
+  std::vector<std::size_t> out;
+  for (std::size_t p = 2; p + 1 < b.size(); ++p)
+    if (b[p] == 0xFF && b[p + 1] != 0x00 && b[p + 1] != 0xFF) out.push_back(p);
+  return out;
+}
+
+TEST(EntropyDecode, FillBytesAndStrayRestartMarkersAreAcceptedLikeLibjpeg) {
+  ent_enc e = ent_with(ent_layouts[0], 53, 37);
+  e.restart = 2;
+  for (bool progressive : {false, true}) {
+    e.progressive = progressive;
+    const ent_bytes good = ent_encode(e);
+    {  // FF fill bytes before every marker, RSTn and EOI included (B.1.1.2)
+      ent_bytes b;
+      std::size_t last = 0;
+      for (std::size_t m : ent_markers(good)) {
+        b.insert(b.end(), good.begin() + static_cast<std::ptrdiff_t>(last), good.begin() + static_cast<std::ptrdiff_t>(m));
+        b.insert(b.end(), {0xFF, 0xFF});
+        last = m;
+      }
+      b.insert(b.end(), good.begin() + static_cast<std::ptrdiff_t>(last), good.end());
+      ASSERT_GT(b.size(), good.size() + 10);
+      ent_expect_exact(b, progressive ? "progressive, fill bytes" : "baseline, fill bytes");
+    }
+    {  // a stray RST marker after the last scan: libjpeg skips it silently
+      ent_bytes b = good;
+      b.insert(b.end() - 2, {0xFF, 0xD5});
+      ent_expect_exact(b, "stray RST5 before EOI");
+    }
+    {  // FF FF 00 inside entropy data: fill byte, then a stuffed FF (jdhuff.c jpeg_fill_bit_buffer)
+      ent_bytes b = good;
+      std::size_t at = ent_first_scan_data(b);
+      while (at + 1 < b.size() && !(b[at] == 0xFF && b[at + 1] == 0x00)) ++at;
+      if (at + 1 < b.size()) {
+        b.insert(b.begin() + static_cast<std::ptrdiff_t>(at), 0xFF);
+        EXPECT_TRUE(ent_check_consistent(b, "FF FF 00 in entropy data")) << "declined";
+      }
+    }
+  }
+}
+
+TEST(EntropyDecode, DqtAfterTheFirstScanIsDeclined) {
+  // Legal, but the caller takes its quantisation tables from libjpeg's
+  // header, which ends at the first SOS; so this decoder hands such files back.
+  ent_enc e = ent_with(ent_layouts[0], 40, 32);
+  e.progressive = true;
+  const ent_bytes good = ent_encode(e);
+  const std::size_t dqt = ent_find_marker(good, 0xDB);
+  ASSERT_NE(dqt, std::string::npos);
+  const std::size_t len = 2 + (static_cast<std::size_t>(good[dqt + 2]) << 8 | good[dqt + 3]);
+  const std::vector<std::size_t> m = ent_markers(good);
+  std::size_t second_sos = 0;
+  int sos_seen = 0;
+  for (std::size_t p : m)
+    if (good[p + 1] == 0xDA && ++sos_seen == 2) second_sos = p;
+  ASSERT_GT(second_sos, 0u);
+  ent_bytes b = good;
+  b.insert(b.begin() + static_cast<std::ptrdiff_t>(second_sos), good.begin() + static_cast<std::ptrdiff_t>(dqt),
+           good.begin() + static_cast<std::ptrdiff_t>(dqt + len));
+  const ent_ref r = ent_libjpeg(b);
+  ASSERT_TRUE(r.ok && r.warnings == 0);  // libjpeg takes it
+  std::string why;
+  EXPECT_FALSE(detail::entropy_decode(b, 100, &why).has_value());
+  EXPECT_EQ(why, "DQT after the first scan");
+}
+
+TEST(EntropyDecode, BogusProgressionsAreDeclined) {
+  auto scan = [](std::initializer_list<int> comps, int Ss, int Se, int Ah, int Al) {
+    jpeg_scan_info s{};
+    s.comps_in_scan = static_cast<int>(comps.size());
+    int i = 0;
+    for (int c : comps) s.component_index[i++] = c;
+    s.Ss = Ss;
+    s.Se = Se;
+    s.Ah = Ah;
+    s.Al = Al;
+    return s;
+  };
+  ent_enc e = ent_with(ent_layouts[5], 40, 24);  // gray
+  e.scans = {scan({0}, 0, 0, 0, 1), scan({0}, 1, 63, 0, 0), scan({0}, 0, 0, 1, 0)};
+  const ent_bytes good = ent_encode(e);
+  ent_expect_exact(good, "valid three-scan script");
+  // Patch the scans' Ss/Se/Ah/Al bytes (libjpeg's encoder refuses to write bad scripts).
+  std::vector<std::size_t> sos;
+  for (std::size_t p = 2; p + 1 < good.size(); ++p)
+    if (good[p] == 0xFF && good[p + 1] == 0xDA) sos.push_back(p);
+  ASSERT_EQ(sos.size(), 3u);
+  auto patched = [&](int scan_no, int Ss, int Se, int AhAl) {
+    ent_bytes b = good;
+    const std::size_t q = sos[static_cast<std::size_t>(scan_no)] + 7;  // FF DA len(2) Ns Cs Tda
+    b[q] = static_cast<std::uint8_t>(Ss);
+    b[q + 1] = static_cast<std::uint8_t>(Se);
+    b[q + 2] = static_cast<std::uint8_t>(AhAl);
+    return b;
+  };
+  struct bad_case {
+    int scan, Ss, Se, AhAl;
+    const char* what;
+  };
+  const bad_case cases[] = {
+      {2, 0, 0, 0x21, "DC refinement with the wrong Ah"},
+      {2, 0, 0, 0x00, "DC first scan again after Al=1"},
+      {1, 1, 63, 0x10, "AC refinement with no first scan"},
+      {1, 0, 63, 0x00, "DC band with Se != 0"},
+      {1, 5, 4, 0x00, "Ss > Se"},
+      {0, 0, 0, 0x0E, "Al = 14"},
+      {0, 1, 63, 0x00, "AC before DC"},
+  };
+  for (const bad_case& c : cases) {
+    const ent_bytes b = patched(c.scan, c.Ss, c.Se, c.AhAl);
+    std::string why;
+    const auto f = detail::entropy_decode(b, 100, &why);
+    if (f) {  // only acceptable if libjpeg finds nothing wrong either
+      ent_check_consistent(b, c.what);
+      ADD_FAILURE() << c.what << ": accepted";
+    }
+    const ent_ref r = ent_libjpeg(b);
+    EXPECT_TRUE(!r.ok || r.warnings > 0) << c.what << ": libjpeg has no complaint, the case is not bogus";
+  }
 }
 
 }  // namespace

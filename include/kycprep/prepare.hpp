@@ -47,8 +47,8 @@ enum class target : std::uint8_t {
 enum class detect_input : std::uint8_t {
   none,             ///< no search (document profile)
   exif_thumbnail,   ///< the JPEG's EXIF thumbnail, then confirmed on the decoded crop region
-  dct_scaled,       ///< a draft DCT-scaled decode of the whole photo (baseline JPEG)
-  dc_coefficients,  ///< the DC terms of the coefficients, read once (progressive JPEG)
+  dct_scaled,       ///< a draft DCT-scaled decode of the whole photo (baseline JPEG above max_coefficient_bytes)
+  dc_coefficients,  ///< the DC terms of the coefficients, read once (other JPEGs)
   full_decode,      ///< a full decode, reduced (PNG; JPEGs the other paths refuse)
 };
 
@@ -93,6 +93,14 @@ struct prepare_options {
   /// shows no face or the region does not confirm it, the whole-photo search
   /// runs as without this option; results then equal that path's.
   bool use_exif_thumbnail = true;
+  /// face profile, baseline JPEG searched on the whole photo: read the DCT
+  /// coefficients once (one entropy pass; the detection proxy comes from
+  /// their DC terms and only the crop is transformed) when they take at most
+  /// this many bytes (2 per coefficient: ~37 MB at 12 MP 4:2:0). Larger
+  /// files, and 0, use two passes (a draft 1/8 decode, then the crop region)
+  /// that hold about 1/8 of that. Progressive files always read coefficients
+  /// once (any decode of them holds all of them).
+  std::size_t max_coefficient_bytes = 64u << 20;
   face_search_options face_search;  ///< face profile: detection passes and sanity checks
   frame_options frame;              ///< face profile: the portrait frame (3:4, face ~60% of it)
 };

@@ -13,12 +13,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 // jpeglib.h needs size_t and FILE declared first.
 #include <jpeglib.h>
 #include <jerror.h>
 
 #include "decode/decode_pvt.hpp"
+#include "decode/entropy.hpp"
 #include "decode/jpeg_session.hpp"
 
 namespace kycprep::detail {
@@ -35,8 +37,11 @@ struct component {
 
 }  // namespace
 
+static_assert(sizeof(JCOEF) == sizeof(std::int16_t) && std::is_signed_v<JCOEF>, "coef_plane and JBLOCK share a layout");
+
 struct coefficient_image::state : jpeg_session {
-  jvirt_barray_ptr* arrays = nullptr;
+  coef_frame own;                     // filled by entropy_decode (our decoder), or
+  jvirt_barray_ptr* arrays = nullptr; // by libjpeg's jpeg_read_coefficients
   int width = 0, height = 0, max_h = 1, max_v = 1, ncomp = 0;
   bool progressive = false;
   std::size_t bytes = 0;
@@ -70,6 +75,24 @@ bool phase_rows(state* s, int ci, const JCOEF** rows, int n) {
     JBLOCKARRAY a = (*s->cinfo.mem->access_virt_barray)(reinterpret_cast<j_common_ptr>(&s->cinfo), s->arrays[ci],
                                                         static_cast<JDIMENSION>(r), 1, FALSE);
     rows[r] = a[0][0];
+  }
+  return true;
+}
+
+// Whether our decoder's frame is the one libjpeg's header describes (it
+// parses the markers itself; both must agree before its arrays are used).
+bool same_layout(const coef_frame& f, const jpeg_decompress_struct& c) {
+  if (f.width != static_cast<int>(c.image_width) || f.height != static_cast<int>(c.image_height) ||
+      f.planes.size() != static_cast<std::size_t>(c.num_components) || f.progressive != (c.progressive_mode != 0))
+    return false;
+  for (int i = 0; i < c.num_components; ++i) {
+    const coef_plane& p = f.planes[static_cast<std::size_t>(i)];
+    const jpeg_component_info& info = c.comp_info[i];
+    if (p.h != info.h_samp_factor || p.v != info.v_samp_factor || p.quant_table != info.quant_tbl_no ||
+        p.width_in_blocks != static_cast<int>(info.width_in_blocks) ||
+        p.height_in_blocks != static_cast<int>(info.height_in_blocks) || p.quant_table < 0 ||
+        p.quant_table >= NUM_QUANT_TBLS || c.quant_tbl_ptrs[p.quant_table] == nullptr)
+      return false;
   }
   return true;
 }
@@ -426,6 +449,7 @@ int coefficient_image::height() const { return s_->height; }
 int coefficient_image::components() const { return s_->ncomp; }
 bool coefficient_image::progressive() const { return s_->progressive; }
 std::size_t coefficient_image::coefficient_bytes() const { return s_->bytes; }
+bool coefficient_image::own_entropy_decoder() const { return !s_->own.planes.empty(); }
 const std::vector<std::string>& coefficient_image::warnings() const { return s_->warnings; }
 const std::vector<std::uint8_t>& coefficient_image::icc_profile() const { return s_->icc; }
 
@@ -446,7 +470,22 @@ result<coefficient_image> read_coefficients(std::span<const std::uint8_t> bytes,
   if (auto e = check_dimensions(ci.image_width, ci.image_height, bytes.size(), opt.limits)) return std::move(*e);
   if (const char* why = unsupported_reason(ci))
     return error{error_code::unsupported_format, stage::decode, std::string("coefficient path: ") + why};
-  if (!phase_read(s.get())) return s->failure();
+  // Our entropy decoder first (faster, strict); libjpeg for everything it
+  // declines, which then reports errors and warnings as kycprep::decode does.
+  // Bounded by what libjpeg would allocate for the header it checked.
+  std::size_t libjpeg_bytes = 0;
+  for (int c = 0; c < ci.num_components; ++c)
+    libjpeg_bytes += (static_cast<std::size_t>(ci.comp_info[c].width_in_blocks) + ci.comp_info[c].h_samp_factor) *
+                     (static_cast<std::size_t>(ci.comp_info[c].height_in_blocks) + ci.comp_info[c].v_samp_factor) *
+                     sizeof(JBLOCK);
+  if (auto f = entropy_decode(bytes, static_cast<int>(std::min<std::uint32_t>(opt.limits.max_scans, 1u << 20)), nullptr,
+                              libjpeg_bytes);
+      f && same_layout(*f, ci)) {
+    s->own = std::move(*f);
+  } else if (!phase_read(s.get())) {
+    return s->failure();
+  }
+  const bool own = !s->own.planes.empty();
 
   s->width = static_cast<int>(ci.image_width);
   s->height = static_cast<int>(ci.image_height);
@@ -458,16 +497,24 @@ result<coefficient_image> read_coefficients(std::span<const std::uint8_t> bytes,
   for (int c = 0; c < s->ncomp; ++c) {
     const jpeg_component_info& info = ci.comp_info[c];
     component& comp = s->comps[static_cast<std::size_t>(c)];
-    if (info.quant_table == nullptr)
-      return error{error_code::corrupt, stage::decode, "jpeg: a component has no quantization table"};
+    // libjpeg latches a component's table at its first scan; ours are read
+    // from the header, which is where our decoder requires them to be.
+    const JQUANT_TBL* q = own ? ci.quant_tbl_ptrs[info.quant_tbl_no] : info.quant_table;
+    if (q == nullptr) return error{error_code::corrupt, stage::decode, "jpeg: a component has no quantization table"};
     comp.h = info.h_samp_factor;
     comp.v = info.v_samp_factor;
     comp.width_in_blocks = static_cast<int>(info.width_in_blocks);
     comp.height_in_blocks = static_cast<int>(info.height_in_blocks);
-    for (int k = 0; k < DCTSIZE2; ++k) comp.quant[static_cast<std::size_t>(k)] = info.quant_table->quantval[k];
+    for (int k = 0; k < DCTSIZE2; ++k) comp.quant[static_cast<std::size_t>(k)] = q->quantval[k];
     comp.block_rows.resize(static_cast<std::size_t>(comp.height_in_blocks));
-    if (!phase_rows(s.get(), c, comp.block_rows.data(), comp.height_in_blocks)) return s->failure();
-    s->bytes += static_cast<std::size_t>(info.height_in_blocks) * info.width_in_blocks * sizeof(JBLOCK);
+    if (own) {
+      const coef_plane& p = s->own.planes[static_cast<std::size_t>(c)];
+      for (int r = 0; r < comp.height_in_blocks; ++r) comp.block_rows[static_cast<std::size_t>(r)] = p.block(0, r);
+      s->bytes += p.coef.size() * sizeof(std::int16_t);
+    } else {
+      if (!phase_rows(s.get(), c, comp.block_rows.data(), comp.height_in_blocks)) return s->failure();
+      s->bytes += static_cast<std::size_t>(info.height_in_blocks) * info.width_in_blocks * sizeof(JBLOCK);
+    }
   }
   JOCTET* icc_data = nullptr;
   unsigned int icc_len = 0;

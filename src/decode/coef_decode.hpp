@@ -1,8 +1,11 @@
-// Experimental one-Huffman-pass JPEG path: read the DCT coefficients once,
+// The one-Huffman-pass JPEG path: read the DCT coefficients once (with our
+// entropy decoder, decode/entropy.hpp, or libjpeg's when ours declines),
 // then build the detection proxy from the DC terms and run the IDCT, chroma
 // upsampling and colour conversion only for the blocks of a crop region.
 //
-// The face profile otherwise decodes the file twice (a draft 1/8 decode for
+// prepare() uses it for the face profile's whole-photo search on JPEGs whose
+// arrays fit prepare_options::max_coefficient_bytes (and on every
+// progressive one). The alternative decodes twice (a draft 1/8 decode for
 // detection, then a region decode), paying the entropy decoding twice. Here
 // it is paid once, for the memory of the whole coefficient array (2 bytes per
 // coefficient: about 37 MB for a 12 MP 4:2:0 file, held while the image is
@@ -48,6 +51,9 @@ class coefficient_image {
   [[nodiscard]] bool progressive() const;
   /// Bytes held by the coefficient arrays (the memory cost of this path).
   [[nodiscard]] std::size_t coefficient_bytes() const;
+  /// True when our entropy decoder (decode/entropy.hpp) read the file; false
+  /// when it declined and libjpeg's jpeg_read_coefficients did.
+  [[nodiscard]] bool own_entropy_decoder() const;
   /// Decoder warnings accepted under tolerate_corruption (same wording as decode()).
   [[nodiscard]] const std::vector<std::string>& warnings() const;
   /// The embedded ICC profile, empty when none. decode_region does NOT apply

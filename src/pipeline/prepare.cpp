@@ -60,6 +60,18 @@ class stage_clock {
   clock_type::time_point start_;
 };
 
+// What the coefficient arrays of a JPEG take (2 bytes per coefficient,
+// luma plus two chroma planes subsampled as the header says), rounded up.
+std::size_t coefficient_bytes(const source_info& s) {
+  const double luma = static_cast<double>(s.width) * s.height;
+  const double chroma = s.subsampling == "gray"    ? 0.0
+                        : s.subsampling == "4:2:0" ? 0.5
+                        : s.subsampling == "4:2:2" || s.subsampling == "4:4:0" ? 1.0
+                        : s.subsampling == "4:1:1" ? 0.5
+                                                   : 2.0;  // 4:4:4 and anything else: the most
+  return static_cast<std::size_t>(luma * (1.0 + chroma) * 2.0 * 1.05);
+}
+
 std::optional<error> validate(const prepare_options& o) {
   auto bad = [](std::string m) { return error{error_code::invalid_options, stage::read, std::move(m)}; };
   if (o.min_quality < 91 || o.quality > 100 || o.quality < o.min_quality)
@@ -138,6 +150,23 @@ result<decoded> decode_from_coefficients(const detail::coefficient_image& c, con
     const auto r = detail::convert_to_srgb(out.pixels, c.icc_profile(), why);
     out.source.icc_converted = r == detail::icc_result::converted;
     if (r == detail::icc_result::unusable) out.warnings.push_back("icc: " + why);
+  }
+  return out;
+}
+
+// The detection proxy from coefficients read once: the whole photo at 1/d
+// (the DC terms alone at 1/8).
+result<decoded> coefficient_proxy(const detail::coefficient_image& c, int d) {
+  decoded out;
+  out.scale_denom = d;
+  out.region = {0, 0, c.width(), c.height()};
+  out.warnings = c.warnings();
+  if (d == 8) {
+    out.pixels = detail::dc_proxy(c);
+  } else {
+    auto px = detail::decode_region(c, out.region, d);
+    if (!px) return std::move(px).error();
+    out.pixels = std::move(px).value();
   }
   return out;
 }
@@ -448,39 +477,41 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
 
     // 2b. Otherwise the detection input is an upright copy about
     // detect_input_long_side long:
-    //  - Baseline JPEG: a draft DCT-scaled decode; the region decode below
-    //    then reads only the rows down to the crop (two Huffman passes, ~1/8
-    //    of the memory of one: docs/PERFORMANCE.md).
-    //  - Progressive JPEG: every pass costs nearly a full decode (all scans),
-    //    so the coefficients are read once; the proxy comes from their DC
-    //    terms and the crop is decoded from them.
+    //  - JPEG: the coefficients are read once (one entropy pass); the proxy
+    //    comes from their DC terms and the crop is decoded from them. For a
+    //    progressive file any other way costs a full decode per pass.
+    //  - Baseline JPEG whose coefficients exceed max_coefficient_bytes: a
+    //    draft DCT-scaled decode; the region decode below then reads only
+    //    the rows down to the crop (two entropy passes, ~1/8 of the memory).
     //  - PNG (and progressive files the coefficient path refuses, e.g.
     //    CMYK): one full decode, kept for the crop.
     if (!plan) {
-      if (jpeg && out.source.progressive) {
+      // The proxy's DCT scale: the coarsest one still detect_input_long_side
+      // long; 1 (a full decode, kept for the crop) when the photo is smaller.
+      int proxy_d = 1;
+      if (jpeg)
+        for (int d : {8, 4, 2})
+          if ((std::max(W, H) + d - 1) / d >= opt.detect_input_long_side) {
+            proxy_d = d;
+            break;
+          }
+      if (proxy_d > 1 &&
+          (out.source.progressive || coefficient_bytes(out.source) <= opt.max_coefficient_bytes)) {
         auto c = detail::read_coefficients(bytes, opt.decode);
         if (c) coefs.emplace(std::move(c).value());
         else if (c.error().code != error_code::unsupported_format) return std::move(c).error();
       }
       decode_request preq;
-      if (jpeg && !out.source.progressive)
-        for (int d : {8, 4, 2})
-          if ((std::max(W, H) + d - 1) / d >= opt.detect_input_long_side) {
-            preq.scale_denom = d;
-            preq.draft = true;
-            break;
-          }
-      result<decoded> proxy = coefs ? result<decoded>(decoded{}) : decode(bytes, opt.decode, preq);
-      if (!proxy) return std::move(proxy).error();
-      if (coefs) {
-        proxy->pixels = detail::dc_proxy(*coefs);
-        proxy->scale_denom = 8;
-        proxy->warnings = coefs->warnings();
+      if (!coefs && proxy_d > 1 && !out.source.progressive) {
+        preq.scale_denom = proxy_d;
+        preq.draft = true;
       }
+      result<decoded> proxy = coefs ? coefficient_proxy(*coefs, proxy_d) : decode(bytes, opt.decode, preq);
+      if (!proxy) return std::move(proxy).error();
       for (const auto& w : proxy->warnings) out.warnings.push_back(w);
-      image keep;  // a draft decode is already about the right size: no shrink
+      image keep;  // a DCT-scaled proxy is already about the right size: no shrink
       const image_view input_view =
-          detection_input(proxy->pixels, preq.draft ? 0 : opt.detect_input_long_side, o_exif, keep);
+          detection_input(proxy->pixels, proxy->scale_denom > 1 ? 0 : opt.detect_input_long_side, o_exif, keep);
       out.detected_on = coefs ? detect_input::dc_coefficients
                         : preq.draft ? detect_input::dct_scaled
                                      : detect_input::full_decode;
@@ -489,7 +520,7 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
       clock.lap(stage::detect);
       if (!found) return std::move(found).error();
       g = std::move(found).value();
-      if (!preq.draft && !coefs) reuse = std::move(proxy).value();
+      if (proxy->scale_denom == 1) reuse = std::move(proxy).value();
     }
     for (auto& w : g.detect_warnings) out.warnings.push_back(std::move(w));
     for (auto& w : g.frame_warnings) out.warnings.push_back(std::move(w));

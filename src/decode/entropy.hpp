@@ -1,0 +1,73 @@
+// Our own Huffman (entropy) decoder: every scan of a JPEG into quantised DCT
+// coefficients, in one pass, faster than libjpeg-turbo's
+// jpeg_read_coefficients (whose progressive decoder in particular is 3-4x
+// slower per byte than its baseline one).
+//
+// It is strict on purpose. It decodes exactly what libjpeg-turbo 2.1 would
+// produce, coefficient for coefficient, for the streams libjpeg decodes
+// without a single warning, and *declines* everything else: arithmetic
+// coding, lossless or 12-bit frames, DNL, any Huffman or marker error, a
+// stream that ends early, a bogus progression, more scans than allowed. The
+// caller then runs libjpeg, which produces the errors and warnings (and the
+// tolerant decoding) that kycprep::decode documents. So a decline costs one
+// aborted pass and never changes a result.
+//
+// Bounds: the caller checks the frame size against decode_limits before
+// calling (the coefficient memory is 2 bytes per coefficient, about 37 MB
+// for a 12 MP 4:2:0 file); this decoder reads only inside `jpeg`, and does a
+// bounded amount of work per input byte and per scan, with at most
+// `max_scans` scans.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace kycprep::detail {
+
+/// One component's coefficients. Blocks are stored row by row, 64
+/// coefficients each in natural (row-major) order, as libjpeg's JBLOCK.
+struct coef_plane {
+  int id = 0;                 ///< component id from SOF
+  int h = 1, v = 1;           ///< sampling factors
+  int quant_table = 0;        ///< quantisation table slot from SOF (0..3)
+  int width_in_blocks = 0;    ///< libjpeg's: ceil(image_width * h / (max_h * 8))
+  int height_in_blocks = 0;   ///< likewise for height
+  int stride_blocks = 0;      ///< blocks per stored row (>= width_in_blocks; MCU-padded)
+  int rows_blocks = 0;        ///< stored block rows (>= height_in_blocks; MCU-padded)
+  std::vector<std::int16_t> coef;  ///< stride_blocks * rows_blocks * 64
+
+  [[nodiscard]] const std::int16_t* block(int bx, int by) const {
+    return coef.data() + (static_cast<std::size_t>(by) * static_cast<std::size_t>(stride_blocks) + static_cast<std::size_t>(bx)) * 64;
+  }
+};
+
+struct coef_frame {
+  int width = 0, height = 0;
+  int max_h = 1, max_v = 1;
+  bool progressive = false;
+  int scans = 0;                     ///< scans decoded
+  std::vector<coef_plane> planes;    ///< in SOF order
+};
+
+/// Decodes every scan of `jpeg` (a whole file from SOI). Returns nullopt when
+/// it declines (see above); `why`, when given, then says why in a few words.
+///
+/// Besides what libjpeg rejects or warns about, it also declines some legal
+/// but rare streams, to stay simple: a DQT after the first SOS (the caller's
+/// quantisation tables come from libjpeg's header), a scan using a Huffman
+/// table the file never defined (libjpeg would substitute the standard
+/// Motion-JPEG tables), a component in two sequential scans, a component in
+/// no scan, and whole bytes of entropy data left over before a marker.
+/// `max_scans` counts every scan, sequential ones too. A frame whose
+/// coefficient arrays (MCU-padded, 2 bytes per coefficient) would exceed
+/// `max_coefficient_bytes` is declined before anything is allocated. Thread-safe (no
+/// shared state).
+std::optional<coef_frame> entropy_decode(std::span<const std::uint8_t> jpeg, int max_scans,
+                                         std::string* why = nullptr,
+                                         std::size_t max_coefficient_bytes = std::size_t{1} << 32);
+
+}  // namespace kycprep::detail
