@@ -42,6 +42,7 @@ struct batch_args {
   std::string face_model, shard;
   frame_options frame;  // --face-area-ratio, --aspect
   bool use_exif_thumbnail = true;
+  std::size_t max_coefficient_bytes = prepare_options{}.max_coefficient_bytes;
   bool inline_base64 = false, resume = false, quiet = false;
   int threads = 0, in_flight = 0;
 #ifdef KYCPREP_WITH_UPLOAD
@@ -206,6 +207,7 @@ int run(batch_args& a) {
   bo.prepare.target = a.target == "tencent" ? target::tencent : target::alibaba;
   bo.prepare.frame = a.frame;
   bo.prepare.use_exif_thumbnail = a.use_exif_thumbnail;
+  bo.prepare.max_coefficient_bytes = a.max_coefficient_bytes;
   bo.prepare.want_base64 = wm == write_mode::base64 || wm == write_mode::both || a.inline_base64 || uploading;
   const profile file_profile = a.profile == "face" ? profile::face : profile::document;
 
@@ -383,6 +385,7 @@ void add_batch_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--face-model", a->face_model, "YuNet ONNX model for face detection (default: OpenCV cascades)");
   add_frame_options(*cmd, a->frame);
   add_thumbnail_option(*cmd, a->use_exif_thumbnail);
+  add_coefficient_option(*cmd, a->max_coefficient_bytes);
   cmd->add_flag("--resume", a->resume, "Continue the run recorded in the output directory: skip ids that have a record");
   cmd->add_option("--shard", a->shard, "Only the inputs whose id hashes to K of N (K/N, 0-based)");
   cmd->add_flag("-q,--quiet", a->quiet, "No progress line and no summary on stderr");

@@ -47,6 +47,7 @@ struct bench_args {
   std::string profile = "face";
   std::string face_model;
   bool use_exif_thumbnail = true;
+  std::size_t max_coefficient_bytes = prepare_options{}.max_coefficient_bytes;
   bool json_out = false;
   int opencv_threads = 1;
   compare_options cmp;
@@ -399,6 +400,7 @@ int run_bench(bench_args& a) {
   prepare_options opt;
   opt.profile = a.profile == "face" ? profile::face : profile::document;
   opt.use_exif_thumbnail = a.use_exif_thumbnail;
+  opt.max_coefficient_bytes = a.max_coefficient_bytes;
   std::string detector_name = "none";
   if (opt.profile == profile::face) {
     auto det = a.face_model.empty() ? make_default_detector() : make_yunet_detector(a.face_model);
@@ -643,6 +645,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--face-model", a->face_model, "Face profile: use the YuNet ONNX model at FILE instead of the cascade")
       ->check(CLI::ExistingFile);
   add_thumbnail_option(*cmd, a->use_exif_thumbnail);
+  add_coefficient_option(*cmd, a->max_coefficient_bytes);
   cmd->add_option("--opencv-threads", a->opencv_threads,
                   "cv::setNumThreads for the whole process, kycprep's own OpenCV calls included; -1 keeps OpenCV's "
                   "default. 1 makes every comparison single-threaded")

@@ -153,6 +153,16 @@ void add_frame_options(CLI::App& cmd, frame_options& frame) {
       ->type_name("W:H");
 }
 
+void add_coefficient_option(CLI::App& cmd, std::size_t& max_coefficient_bytes) {
+  cmd.add_option_function<std::size_t>(
+         "--max-coefficient-mib", [&max_coefficient_bytes](std::size_t mib) { max_coefficient_bytes = mib << 20; },
+         "Face profile, baseline JPEG searched on the whole photo: read its DCT coefficients once (one entropy "
+         "pass) when they take at most this many MiB (2 bytes per coefficient: ~37 MB for 12 MP 4:2:0), else "
+         "decode twice (a 1/8 draft, then the crop) holding ~1/8 of that. 0: always twice. Per thread")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{4096}))
+      ->default_str(std::to_string(prepare_options{}.max_coefficient_bytes >> 20));
+}
+
 void add_thumbnail_option(CLI::App& cmd, bool& use_exif_thumbnail) {
   cmd.add_flag("!--no-exif-thumbnail", use_exif_thumbnail,
                "Face profile: do not search the face on the JPEG's EXIF thumbnail first. By default a baseline JPEG "
@@ -176,6 +186,7 @@ void add_prepare_command(CLI::App& app, int& exit_code) {
       ->check(CLI::ExistingFile);
   add_frame_options(*cmd, a->opt.frame);
   add_thumbnail_option(*cmd, a->opt.use_exif_thumbnail);
+  add_coefficient_option(*cmd, a->opt.max_coefficient_bytes);
   cmd->add_option("--target", a->target,
                   "Byte budget: alibaba (JPEG <= 600,000 B so base64 < 1 MB) or tencent (base64 <= 8,000,000 B)")
       ->check(CLI::IsMember({"alibaba", "tencent"}))

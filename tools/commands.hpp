@@ -32,6 +32,8 @@ void add_prepare_command(CLI::App& app, int& exit_code);
 void add_frame_options(CLI::App& cmd, kycprep::frame_options& frame);
 /// --no-exif-thumbnail (prepare_options::use_exif_thumbnail), shared by prepare, batch and bench.
 void add_thumbnail_option(CLI::App& cmd, bool& use_exif_thumbnail);
+/// --max-coefficient-mib (prepare_options::max_coefficient_bytes), shared by prepare, batch and bench.
+void add_coefficient_option(CLI::App& cmd, std::size_t& max_coefficient_bytes);
 void add_batch_command(CLI::App& app, int& exit_code);
 void add_bench_command(CLI::App& app, int& exit_code);
 

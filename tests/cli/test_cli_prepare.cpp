@@ -8,6 +8,8 @@
 
 #include "kycprep/base64.hpp"
 #include "kycprep/decode.hpp"
+#include "kycprep/encode.hpp"
+#include "kycprep/resize.hpp"
 #include "test_support.hpp"
 
 using nlohmann::json;
@@ -134,4 +136,26 @@ TEST(cli_prepare, frame_aspect_and_face_ratio_are_configurable) {
   EXPECT_NEAR(j["face_area_ratio"].get<double>(), 0.5, 0.05);
   EXPECT_EQ(run("prepare " + in + " --aspect 4:3").rc, 2);  // landscape frames are refused
   EXPECT_EQ(run("prepare " + in + " --aspect nonsense").rc, 2);
+}
+
+TEST(cli_prepare, max_coefficient_mib_chooses_one_entropy_pass_or_two) {
+  // A baseline JPEG large enough for a 1/8 detection proxy (long side >= 3840).
+  auto d = kycprep::decode(kycprep::test::read_bytes(kycprep::test::data_dir() / "samples/astronaut_portrait.jpg"));
+  ASSERT_TRUE(d.ok());
+  const kycprep::image big = kycprep::resize(d->pixels.view(), 2880, 3840);
+  auto e = kycprep::encode_jpeg(big.view());
+  ASSERT_TRUE(e.ok());
+  const fs::path dir = kycprep::test::temp_dir("cli-coef");
+  kycprep::test::write_bytes(dir / "big.jpg", e->jpeg);
+  const std::string base = "prepare " + q(dir / "big.jpg") + " -o " + q(dir / "out.jpg") + " --json";
+  const auto one = run(base);
+  const auto two = run(base + " --max-coefficient-mib 0");
+  const auto capped = run(base + " --max-coefficient-mib 20");  // this file needs ~35 MB
+  ASSERT_EQ(one.rc, 0) << one.out;
+  ASSERT_EQ(two.rc, 0) << two.out;
+  ASSERT_EQ(capped.rc, 0) << capped.out;
+  EXPECT_EQ(json::parse(one.out)["detected_on"], "dc_coefficients");
+  EXPECT_EQ(json::parse(two.out)["detected_on"], "dct_scaled");
+  EXPECT_EQ(json::parse(capped.out)["detected_on"], "dct_scaled");
+  EXPECT_NE(run(base + " --max-coefficient-mib -1").rc, 0);
 }
