@@ -283,6 +283,62 @@ void bm_encode_720x960(benchmark::State& state) {
 }
 BENCHMARK(bm_encode_720x960)->Arg(92)->Arg(95)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// Does keeping one libjpeg compressor (and its output buffer) per thread pay?
+// The same settings as encode_jpeg (4:2:0, ISLOW, q92, standard tables);
+// arg 0: a fresh jpeg_compress_struct per image, as encode_jpeg does; arg 1:
+// one kept across images. Error handling is libjpeg's default (exit), fine here.
+void bm_encode_handle(benchmark::State& state) {
+  const kycprep::image& src = photo_at(720, 960);
+  if (src.empty()) return state.SkipWithError("no source image");
+  const bool keep = state.range(0) == 1;
+  jpeg_error_mgr err;
+  jpeg_compress_struct kept;
+  kept.err = jpeg_std_error(&err);
+  jpeg_create_compress(&kept);
+  std::vector<unsigned char> out_keep(1 << 20);
+  auto encode = [&](jpeg_compress_struct& c, unsigned char** buf, unsigned long* size) {
+    jpeg_mem_dest(&c, buf, size);
+    c.image_width = static_cast<JDIMENSION>(src.width);
+    c.image_height = static_cast<JDIMENSION>(src.height);
+    c.input_components = 3;
+    c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    c.comp_info[0].h_samp_factor = c.comp_info[0].v_samp_factor = 2;
+    for (int k = 1; k < 3; ++k) c.comp_info[k].h_samp_factor = c.comp_info[k].v_samp_factor = 1;
+    jpeg_set_quality(&c, 92, TRUE);
+    c.dct_method = JDCT_ISLOW;
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+      JSAMPROW row = const_cast<JSAMPROW>(src.pixels.data() + static_cast<std::size_t>(c.next_scanline) * src.stride());
+      jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+  };
+  for (auto _ : state) {
+    if (keep) {
+      unsigned char* buf = out_keep.data();
+      unsigned long size = out_keep.size();  // libjpeg writes into it, growing only if too small
+      encode(kept, &buf, &size);
+      if (buf != out_keep.data()) std::free(buf);
+      benchmark::DoNotOptimize(size);
+    } else {
+      jpeg_compress_struct c;
+      c.err = jpeg_std_error(&err);
+      jpeg_create_compress(&c);
+      unsigned char* buf = nullptr;
+      unsigned long size = 0;
+      encode(c, &buf, &size);
+      std::vector<unsigned char> copy(buf, buf + size);  // encode_jpeg hands the bytes to a vector
+      std::free(buf);
+      jpeg_destroy_compress(&c);
+      benchmark::DoNotOptimize(copy.data());
+    }
+  }
+  jpeg_destroy_compress(&kept);
+  state.SetLabel(keep ? "compressor + buffer kept" : "fresh compressor per image (encode_jpeg)");
+}
+BENCHMARK(bm_encode_handle)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 // ---- end to end ---------------------------------------------------------------
 
 void bm_prepare(benchmark::State& state, const std::string& name, kycprep::profile prof) {
