@@ -1891,20 +1891,23 @@ ent_enc ent_with(const ent_layout& l, int w, int h) {
   return e;
 }
 
+// One scan of a progression script (libjpeg's jpeg_scan_info).
+jpeg_scan_info ent_scan(std::initializer_list<int> comps, int Ss, int Se, int Ah, int Al) {
+  jpeg_scan_info s{};
+  s.comps_in_scan = static_cast<int>(comps.size());
+  int i = 0;
+  for (int c : comps) s.component_index[i++] = c;
+  s.Ss = Ss;
+  s.Se = Se;
+  s.Ah = Ah;
+  s.Al = Al;
+  return s;
+}
+
 std::vector<jpeg_scan_info> ent_sa_script(int nc) {
   // Successive approximation on DC and AC, spectral selection, refinement
   // of every band, interleaved DC scans (as cjpeg -scans accepts).
-  auto scan = [](std::initializer_list<int> comps, int Ss, int Se, int Ah, int Al) {
-    jpeg_scan_info s{};
-    s.comps_in_scan = static_cast<int>(comps.size());
-    int i = 0;
-    for (int c : comps) s.component_index[i++] = c;
-    s.Ss = Ss;
-    s.Se = Se;
-    s.Ah = Ah;
-    s.Al = Al;
-    return s;
-  };
+  const auto scan = ent_scan;
   if (nc == 1)
     return {scan({0}, 0, 0, 0, 3), scan({0}, 1, 2, 0, 2),  scan({0}, 3, 63, 0, 3), scan({0}, 0, 0, 3, 2),
             scan({0}, 3, 63, 3, 2), scan({0}, 1, 63, 2, 1), scan({0}, 0, 0, 2, 1), scan({0}, 1, 63, 1, 0),
@@ -2321,17 +2324,7 @@ TEST(EntropyDecode, DqtAfterTheFirstScanIsDeclined) {
 }
 
 TEST(EntropyDecode, BogusProgressionsAreDeclined) {
-  auto scan = [](std::initializer_list<int> comps, int Ss, int Se, int Ah, int Al) {
-    jpeg_scan_info s{};
-    s.comps_in_scan = static_cast<int>(comps.size());
-    int i = 0;
-    for (int c : comps) s.component_index[i++] = c;
-    s.Ss = Ss;
-    s.Se = Se;
-    s.Ah = Ah;
-    s.Al = Al;
-    return s;
-  };
+  const auto scan = ent_scan;
   ent_enc e = ent_with(ent_layouts[5], 40, 24);  // gray
   e.scans = {scan({0}, 0, 0, 0, 1), scan({0}, 1, 63, 0, 0), scan({0}, 0, 0, 1, 0)};
   const ent_bytes good = ent_encode(e);
