@@ -304,18 +304,19 @@ double iou(const face& a, const face& b) {
 // passes (a miss falls back to the whole-photo search, which has them).
 // Returns the matching face, in full-resolution upright pixels at the
 // region's (finer) resolution, or nothing.
-std::optional<face> confirm_in_region(const image& region_up, rect region_full, const face& expected,
+std::optional<face> confirm_in_region(const image& region_stored, int o, rect region_full, const face& expected,
                                       const face_detector& det, const prepare_options& opt) {
   face_search_options so = opt.face_search;
   so.try_equalize = so.try_rescale = so.try_rotations = so.try_mirror_border = false;
   so.tilt_deg = 0.0;
   const double face_share = std::max(expected.w / region_full.w, expected.h / region_full.h);
-  const int region_long = std::max(region_up.width, region_up.height);
+  const int region_long = std::max(region_stored.width, region_stored.height);
   so.proxy_long_side = std::clamp(static_cast<int>(std::lround(48.0 / std::max(face_share, 0.05))), 96,
                                   opt.face_search.proxy_long_side);
   image keep;
-  // Twice the proxy: the resolution find_faces confirms candidates at.
-  const image_view input = detection_input(region_up, std::min(region_long, 2 * so.proxy_long_side), 1, keep);
+  // Twice the proxy: the resolution find_faces confirms candidates at; only
+  // that reduced copy is turned upright.
+  const image_view input = detection_input(region_stored, std::min(region_long, 2 * so.proxy_long_side), o, keep);
   auto found = find_faces(input, det, so);
   if (!found || found->rotation_cw != 0) return std::nullopt;
   const double sx = static_cast<double>(region_full.w) / input.width;
@@ -351,7 +352,7 @@ rect with_margin(rect crop, size2 up) {
 struct thumbnail_path {
   face_geometry g;
   output_plan plan;
-  decoded region;  ///< pixels upright (orientation g.o); region in stored coordinates
+  decoded region;  ///< pixels and region in stored orientation (g.o is applied after the resize)
 };
 
 // Step 2a (baseline JPEG with an EXIF thumbnail, as most camera and phone
@@ -397,9 +398,7 @@ result<std::optional<thumbnail_path>> via_exif_thumbnail(std::span<const std::ui
   if (!dec) return std::move(dec).error();  // the photo itself is broken: the whole-photo path would fail alike
   const rect decoded_up = stored_to_upright(dec->region, W, H, g.o);
   clock.lap(stage::decode);
-  if (g.o != 1) dec->pixels = apply_orientation(dec->pixels, g.o);
-  clock.lap(stage::orient);
-  const std::optional<face> confirmed = confirm_in_region(dec->pixels, decoded_up, g.chosen(), det, opt);
+  const std::optional<face> confirmed = confirm_in_region(dec->pixels, g.o, decoded_up, g.chosen(), det, opt);
   clock.lap(stage::detect);
   if (!confirmed) return std::optional<thumbnail_path>{};
 
@@ -550,11 +549,11 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
 
   // 3. Decode only that region, at the coarsest DCT scale with headroom,
   // unless 2a already holds it upright.
-  image upright;
+  image stored;         // the decoded region, stored orientation
   rect decoded_region;  // stored, full-resolution pixels
   int scale_denom = 1;
   if (region_ready) {
-    upright = std::move(region_ready->pixels);
+    stored = std::move(region_ready->pixels);
     decoded_region = region_ready->region;
     scale_denom = region_ready->scale_denom;
     out.source.icc_converted = region_ready->source.icc_converted;
@@ -576,24 +575,28 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
       if (std::find(out.warnings.begin(), out.warnings.end(), w) == out.warnings.end()) out.warnings.push_back(std::move(w));
     decoded_region = dec->region;
     scale_denom = dec->scale_denom;
+    stored = std::move(dec->pixels);
     clock.lap(stage::decode);
-
-    // 4. Orientation, on the reduced crop only.
-    upright = o == 1 ? std::move(dec->pixels) : apply_orientation(dec->pixels, o);
-    clock.lap(stage::orient);
   }
   out.decode_scale_denom = scale_denom;
 
-  // 5. Resize the exact crop to the planned output size.
-  const rect sub = to_decoded_grid(out.crop, decoded_region, W, H, o, scale_denom, upright.width, upright.height);
-  image_view src = upright.view();
-  src.data = upright.pixels.data() + static_cast<std::size_t>(sub.y) * upright.stride() +
-             static_cast<std::size_t>(sub.x) * upright.channels;
+  // 4. Resize the exact crop to the planned output size, still in stored
+  // orientation (the area filter commutes with the eight orientations), and
+  // 5. turn only the output upright: 720x960, not the decoded region.
+  const size2 stored_up = upright_size(stored.width, stored.height, o);
+  const rect sub_up = to_decoded_grid(out.crop, decoded_region, W, H, o, scale_denom, stored_up.w, stored_up.h);
+  const rect sub = upright_to_stored(sub_up, stored.width, stored.height, o);
+  image_view src = stored.view();
+  src.data = stored.pixels.data() + static_cast<std::size_t>(sub.y) * stored.stride() +
+             static_cast<std::size_t>(sub.x) * stored.channels;
   src.width = sub.w;
   src.height = sub.h;
-  image sized = resize(src, plan->out_w, plan->out_h);
-  upright = image{};
+  const size2 out_stored = upright_size(plan->out_w, plan->out_h, o);  // transposing twice is the identity
+  image sized = resize(src, out_stored.w, out_stored.h);
+  stored = image{};
   clock.lap(stage::resize);
+  if (o != 1) sized = apply_orientation(sized, o);
+  clock.lap(stage::orient);
 
   // 6. Encode within the target's byte budget (raw and base64 limits both).
   encode_options eo;
