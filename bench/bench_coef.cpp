@@ -1,11 +1,13 @@
 // One Huffman pass or two, for the face profile's decode (issue 4).
 //
-//   two_pass: what prepare() does today for a baseline JPEG: a draft 1/8
-//             decode for detection, then a region decode of the crop (libjpeg
-//             entropy-decodes every row down to the crop's bottom again).
-//             For a progressive JPEG: one full 1/1 decode, the crop cut from it.
-//   one_pass: detail::read_coefficients (one entropy pass) + dc_proxy (the
-//             same 1/8 image) + decode_region of the crop (our ISLOW IDCT).
+//   two_pass: what prepare() does for a baseline JPEG above
+//             max_coefficient_bytes: a draft 1/8 decode for detection, then a
+//             region decode of the crop (libjpeg entropy-decodes every row
+//             down to the crop's bottom again). For a progressive JPEG: one
+//             full 1/1 decode, the crop cut from it.
+//   one_pass: what prepare() does otherwise: detail::read_coefficients (one
+//             entropy pass, our decoder) + dc_proxy (the same 1/8 image) +
+//             decode_region of the crop (our ISLOW IDCT).
 //
 // The crop is the face frame prepare() picks on the corpus' phone12_0.jpg
 // (stored x 1794, y 686, 872x1163), scaled to the other files' sizes.
