@@ -1,8 +1,8 @@
 // Per-stage microbenchmarks of the pipeline, and prepare() end to end.
 //
 // Inputs: the corpus of tools/make_bench_corpus.py when KYCPREP_BENCH_CORPUS
-// names its directory (phone12_0.jpg, phone12_rot6_0.jpg, phone12_prog.jpg,
-// phone3_0.jpg, png1_0.png); otherwise a 12 MP JPEG is synthesised in memory
+// names its directory (phone12_0.jpg, phone12_rot6_0.jpg, phone12_nothumb_0.jpg,
+// phone12_prog.jpg, phone3_0.jpg, png1_0.png); otherwise a 12 MP JPEG is synthesised in memory
 // from data/samples/astronaut_portrait.jpg (upscaled, camera-like noise,
 // kycprep's own encoder at q92), so that the face stages have a face.
 // Missing corpus files skip their benchmarks with a message.
@@ -60,6 +60,7 @@ const bytes_t* input(const std::string& name) {
     const char* dir = std::getenv("KYCPREP_BENCH_CORPUS");
     const std::pair<const char*, const char*> files[] = {{"12mp", "phone12_0.jpg"},
                                                          {"12mp_exif6", "phone12_rot6_0.jpg"},
+                                                         {"12mp_nothumb", "phone12_nothumb_0.jpg"},
                                                          {"12mp_prog", "phone12_prog.jpg"},
                                                          {"3mp", "phone3_0.jpg"},
                                                          {"png1mp", "png1_0.png"}};
@@ -202,6 +203,7 @@ void bm_turbo(benchmark::State& state, const std::string& name) {
   set_mp(state, *b);
 }
 BENCHMARK_CAPTURE(bm_turbo, 12mp, std::string("12mp"))->Arg(0)->Arg(1)->Arg(2)->Arg(4)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(bm_turbo, 12mp_nothumb, std::string("12mp_nothumb"))->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(bm_turbo, 12mp_prog, std::string("12mp_prog"))->Arg(0)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(bm_turbo, 3mp, std::string("3mp"))->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -341,11 +343,15 @@ BENCHMARK(bm_encode_handle)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseR
 
 // ---- end to end ---------------------------------------------------------------
 
-void bm_prepare(benchmark::State& state, const std::string& name, kycprep::profile prof) {
+// max_coefficient_bytes: the default (one entropy pass for photos searched
+// whole) or 0 (two passes), to compare the two on the same file in one run.
+void bm_prepare(benchmark::State& state, const std::string& name, kycprep::profile prof,
+                std::size_t max_coefficient_bytes = kycprep::prepare_options{}.max_coefficient_bytes) {
   const bytes_t* b = input_or_skip(state, name);
   if (b == nullptr) return;
   kycprep::prepare_options opt;
   opt.profile = prof;
+  opt.max_coefficient_bytes = max_coefficient_bytes;
   if (prof == kycprep::profile::face) {
     opt.detector = detector();
     if (!opt.detector) return state.SkipWithError("default detector unavailable (opencv-data)");
@@ -368,6 +374,8 @@ void bm_prepare(benchmark::State& state, const std::string& name, kycprep::profi
 }
 BENCHMARK_CAPTURE(bm_prepare, face_12mp, std::string("12mp"), kycprep::profile::face)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(bm_prepare, face_12mp_exif6, std::string("12mp_exif6"), kycprep::profile::face)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(bm_prepare, face_12mp_nothumb, std::string("12mp_nothumb"), kycprep::profile::face)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(bm_prepare, face_12mp_nothumb_two_pass, std::string("12mp_nothumb"), kycprep::profile::face, std::size_t{0})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(bm_prepare, face_12mp_prog, std::string("12mp_prog"), kycprep::profile::face)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(bm_prepare, face_3mp, std::string("3mp"), kycprep::profile::face)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(bm_prepare, face_png1mp, std::string("png1mp"), kycprep::profile::face)->Unit(benchmark::kMillisecond)->UseRealTime();
