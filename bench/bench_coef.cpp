@@ -17,12 +17,18 @@
 //     --benchmark_repetitions=7 --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
+#include <csetjmp>
 #include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
 
+// jpeglib.h needs size_t and FILE declared first.
+#include <cstdio>
+#include <jpeglib.h>
+
 #include "decode/coef_decode.hpp"
+#include "decode/entropy.hpp"
 #include "kycprep/decode.hpp"
 #include "kycprep/prepare.hpp"
 
@@ -147,12 +153,6 @@ BENCHMARK_CAPTURE(bm_coef_part, 12mp, std::string("phone12_0.jpg"))->Arg(0)->Arg
 //
 //   KYCPREP_BENCH_CORPUS=/tmp/corpus2 build/bench/kycprep_bench --benchmark_filter=entropy \
 //     --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
-#include <csetjmp>
-
-#include <jpeglib.h>
-
-#include "decode/entropy.hpp"
-
 namespace {
 
 struct bench_jerr {

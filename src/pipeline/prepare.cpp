@@ -1,7 +1,7 @@
 // The per-image pipeline. Geometry is planned from the header first, so the
 // decoder only produces the pixels the output needs: the crop region, at the
-// coarsest DCT scale that keeps resize_headroom over the output size, and
-// orientation is applied to that reduced crop, never to the full frame.
+// coarsest DCT scale that keeps resize_headroom over the output size, which
+// is resized as stored; orientation is applied to the output alone.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -113,7 +113,7 @@ rect to_decoded_grid(rect upright, rect decoded_region, int W, int H, int o, int
 }
 
 // Keeps only `region` (stored, full-resolution pixels) of a scale-1 decode,
-// so that orientation and resize touch the crop, never the full frame.
+// so that the resize touches the crop, never the full frame.
 decoded crop_decoded(decoded&& full, rect region) {
   if (full.scale_denom != 1 || region == full.region) return std::move(full);
   const image& src = full.pixels;
@@ -548,7 +548,7 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
   clock.lap(stage::crop);
 
   // 3. Decode only that region, at the coarsest DCT scale with headroom,
-  // unless 2a already holds it upright.
+  // unless 2a already decoded it.
   image stored;         // the decoded region, stored orientation
   rect decoded_region;  // stored, full-resolution pixels
   int scale_denom = 1;
@@ -581,8 +581,9 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
   out.decode_scale_denom = scale_denom;
 
   // 4. Resize the exact crop to the planned output size, still in stored
-  // orientation (the area filter commutes with the eight orientations), and
-  // 5. turn only the output upright: 720x960, not the decoded region.
+  // orientation (both filters, area and bicubic, are separable and mirror-
+  // symmetric, so they commute with the eight orientations up to rounding),
+  // and 5. turn only the output upright: 720x960, not the decoded region.
   const size2 stored_up = upright_size(stored.width, stored.height, o);
   const rect sub_up = to_decoded_grid(out.crop, decoded_region, W, H, o, scale_denom, stored_up.w, stored_up.h);
   const rect sub = upright_to_stored(sub_up, stored.width, stored.height, o);
