@@ -1828,6 +1828,11 @@ ent_ref ent_libjpeg(const ent_bytes& b) {
     if (p.stride_blocks != (q.wib + q.h - 1) / q.h * q.h || p.rows_blocks != (q.hib + q.v - 1) / q.v * q.v ||
         p.coef.size() != static_cast<std::size_t>(p.stride_blocks) * p.rows_blocks * 64)
       return ::testing::AssertionFailure() << "component " << c << " storage not MCU-padded";
+    // Sequential frames carry a copy of every block's DC term; progressive ones none.
+    if (f.progressive != p.dc.empty()) return ::testing::AssertionFailure() << "component " << c << " dc copy missing or unexpected";
+    for (std::size_t i = 0; i < p.dc.size(); ++i)
+      if (p.dc.size() != static_cast<std::size_t>(p.stride_blocks) * p.rows_blocks || p.dc[i] != p.coef[i * 64])
+        return ::testing::AssertionFailure() << "component " << c << " dc copy differs at block " << i;
     for (int by = 0; by < q.hib; ++by)
       for (int bx = 0; bx < q.wib; ++bx) {
         const std::int16_t* a = p.block(bx, by);
@@ -2366,6 +2371,415 @@ TEST(EntropyDecode, BogusProgressionsAreDeclined) {
     const ent_ref r = ent_libjpeg(b);
     EXPECT_TRUE(!r.ok || r.warnings > 0) << c.what << ": libjpeg has no complaint, the case is not bogus";
   }
+}
+
+// ---- dc_luma_proxy ---------------------------------------------------------
+
+// libjpeg's own 1/8 grayscale decode (for a YCbCr file: its Y plane).
+bool luma_eighth_phase(jpeg_decompress_struct* d, ent_jerr* err, const ent_bytes& b, std::vector<std::uint8_t>* px) {
+  if (setjmp(err->jump)) return false;
+  jpeg_create_decompress(d);
+  jpeg_mem_src(d, b.data(), static_cast<unsigned long>(b.size()));
+  jpeg_read_header(d, TRUE);
+  d->out_color_space = JCS_GRAYSCALE;
+  d->scale_num = 1;
+  d->scale_denom = 8;
+  jpeg_start_decompress(d);
+  px->resize(static_cast<std::size_t>(d->output_width) * d->output_height);
+  while (d->output_scanline < d->output_height) {
+    JSAMPROW row = px->data() + static_cast<std::size_t>(d->output_scanline) * d->output_width;
+    jpeg_read_scanlines(d, &row, 1);
+  }
+  jpeg_finish_decompress(d);
+  return true;
+}
+
+TEST(CoefDecode, DcLumaProxyIsTheEighthScaleLuma) {
+  std::vector<std::string> files(std::begin(coef_fixtures), std::end(coef_fixtures));
+  for (const char* rel : {"faces-dev/fr_obama.jpg", "faces-dev/ocv_messi5.jpg"}) {
+    const auto p = test::shared_dir() / rel;
+    if (std::filesystem::exists(p)) files.push_back(p.string());
+  }
+  for (const std::string& rel : files) {
+    const ent_bytes bytes = rel.front() == '/' ? test::read_bytes(rel) : load(rel);
+    auto c = detail::read_coefficients(bytes, {});
+    ASSERT_TRUE(c.ok()) << rel << ": " << describe(c);
+    const image y = detail::dc_luma_proxy(*c);
+    jpeg_decompress_struct d{};
+    ent_jerr err{};
+    d.err = jpeg_std_error(&err.pub);
+    err.pub.error_exit = ent_error_exit;
+    err.pub.output_message = ent_silent;
+    std::vector<std::uint8_t> ref;
+    const bool ok = luma_eighth_phase(&d, &err, bytes, &ref);
+    const int rw = static_cast<int>(d.output_width), rh = static_cast<int>(d.output_height);
+    jpeg_destroy_decompress(&d);
+    ASSERT_TRUE(ok) << rel;
+    ASSERT_EQ(y.channels, 1) << rel;
+    ASSERT_EQ(y.width, rw) << rel;
+    ASSERT_EQ(y.height, rh) << rel;
+    EXPECT_EQ(y.pixels, ref) << rel;
+    // And it is the luma of dc_proxy's colour image, up to the rounding of
+    // the colour conversion there and back.
+    const image rgb = detail::dc_proxy(*c);
+    double sum = 0;
+    for (std::size_t i = 0; i < y.pixels.size(); ++i) {
+      const std::uint8_t* q = rgb.pixels.data() + 3 * i;
+      sum += std::abs(0.299 * q[0] + 0.587 * q[1] + 0.114 * q[2] - y.pixels[i]);
+    }
+    // Saturated colours clamp in RGB, which moves their gray a few levels.
+    EXPECT_LT(sum / static_cast<double>(y.pixels.size()), 0.75) << rel;
+  }
+}
+
+}  // namespace
+}  // namespace kycprep
+
+// ===========================================================================
+// Kernels of the coefficient path (src/decode/coef_simd.hpp): the SSE2
+// versions against the scalar ones on every input or on random and extreme
+// ones, and the scalar ones against jdcolor.c's formulas and libjpeg's own
+// jpeg_idct_islow. (On a build without SSE2 both names are the scalar code
+// and the comparisons are trivially true; the libjpeg ones still hold.)
+// ===========================================================================
+#include <functional>
+
+#include "decode/coef_simd.hpp"
+
+// jdct.h's, exported by libjpeg-turbo: the C ISLOW IDCT (64-bit arithmetic,
+// ISLOW_MULT_TYPE = short in its SIMD builds).
+extern "C" void jpeg_idct_islow(j_decompress_ptr cinfo, jpeg_component_info* compptr, JCOEFPTR coef_block,
+                                JSAMPARRAY output_buf, JDIMENSION output_col);
+
+namespace kycprep {
+namespace {
+
+// jdcolor.c's build_ycc_rgb_table and ycc_rgb_convert, written out again.
+void jdcolor_pixel(int y, int cb, int cr, std::uint8_t* out) {
+  constexpr int scalebits = 16;
+  const auto fix = [](double x) { return static_cast<std::int64_t>(x * (1 << scalebits) + 0.5); };
+  const std::int64_t one_half = std::int64_t{1} << (scalebits - 1), xb = cb - 128, xr = cr - 128;
+  const auto rshift = [](std::int64_t v) { return static_cast<int>(v >> scalebits); };  // arithmetic, as RIGHT_SHIFT
+  const int r = y + rshift(fix(1.40200) * xr + one_half);
+  const int b = y + rshift(fix(1.77200) * xb + one_half);
+  const int g = y + rshift(-fix(0.34414) * xb + -fix(0.71414) * xr + one_half);
+  out[0] = static_cast<std::uint8_t>(std::clamp(r, 0, 255));
+  out[1] = static_cast<std::uint8_t>(std::clamp(g, 0, 255));
+  out[2] = static_cast<std::uint8_t>(std::clamp(b, 0, 255));
+}
+
+TEST(CoefSimd, YccToRgbRowIsJdcolorForEveryYCbCr) {
+  // All 2^24 (Y, Cb, Cr): one row of 65536 pixels (every Y, Cb) per Cr.
+  constexpr int n = 256 * 256;
+  std::vector<std::uint8_t> y(n), cb(n), cr(n), got(3 * n), scalar(3 * n), want(3 * n);
+  for (int i = 0; i < n; ++i) {
+    y[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(i & 255);
+    cb[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(i >> 8);
+  }
+  int bad = 0;
+  for (int c = 0; c < 256; ++c) {
+    std::fill(cr.begin(), cr.end(), static_cast<std::uint8_t>(c));
+    detail::ycc_to_rgb_row(y.data(), cb.data(), cr.data(), got.data(), n);
+    detail::ycc_to_rgb_row_scalar(y.data(), cb.data(), cr.data(), scalar.data(), n);
+    for (int i = 0; i < n; ++i)
+      jdcolor_pixel(y[static_cast<std::size_t>(i)], cb[static_cast<std::size_t>(i)], c, want.data() + 3 * i);
+    if (got != want || scalar != want) {
+      for (int i = 0; i < n && bad < 5; ++i)
+        if (std::memcmp(got.data() + 3 * i, want.data() + 3 * i, 3) != 0 ||
+            std::memcmp(scalar.data() + 3 * i, want.data() + 3 * i, 3) != 0) {
+          ADD_FAILURE() << "Y " << int{y[static_cast<std::size_t>(i)]} << " Cb " << int{cb[static_cast<std::size_t>(i)]}
+                        << " Cr " << c;
+          ++bad;
+        }
+      if (bad >= 5) return;
+    }
+  }
+}
+
+TEST(CoefSimd, YccToRgbRowHandlesEveryLengthAndWritesNoFurther) {
+  std::mt19937 rng(7);
+  std::vector<std::uint8_t> y(80), cb(80), cr(80);
+  for (std::size_t i = 0; i < 80; ++i) {
+    y[i] = static_cast<std::uint8_t>(rng());
+    cb[i] = static_cast<std::uint8_t>(rng());
+    cr[i] = static_cast<std::uint8_t>(rng());
+  }
+  for (int off = 0; off < 3; ++off)
+    for (int n = 0; n <= 70; ++n) {
+      std::vector<std::uint8_t> got(3 * 80 + 16, 0xA5), want(3 * 80 + 16, 0xA5);
+      detail::ycc_to_rgb_row(y.data() + off, cb.data() + off, cr.data() + off, got.data() + 1, n);
+      for (int i = 0; i < n; ++i) jdcolor_pixel(y[static_cast<std::size_t>(off + i)], cb[static_cast<std::size_t>(off + i)],
+                                                cr[static_cast<std::size_t>(off + i)], want.data() + 1 + 3 * i);
+      EXPECT_EQ(got, want) << "n " << n << " offset " << off;  // includes the untouched 0xA5 around the row
+    }
+}
+
+TEST(CoefSimd, FancyUpsampleKernelsMatchScalar) {
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 400; ++trial) {
+    const int n = static_cast<int>(rng() % 90);
+    const int kind = trial % 4;  // random, all 0, all 255, near/far extremes alternating
+    std::vector<std::uint8_t> near(static_cast<std::size_t>(n) + 1), far(static_cast<std::size_t>(n) + 1);
+    for (std::size_t i = 0; i < near.size(); ++i) {
+      near[i] = static_cast<std::uint8_t>(kind == 0 ? rng() : kind == 1 ? 0 : kind == 2 ? 255 : (i % 2) * 255);
+      far[i] = static_cast<std::uint8_t>(kind == 0 ? rng() : kind == 1 ? 0 : kind == 2 ? 255 : (i % 3 == 0) * 255);
+    }
+    for (bool v2 : {false, true}) {
+      // Column sums: s[1 .. n] (s[0] and s[n + 1] are the replicated edges).
+      std::vector<std::int16_t> s(static_cast<std::size_t>(n) + 2, -1), s_ref(s);
+      detail::fancy_column_sums(near.data(), v2 ? far.data() : nullptr, n, s.data() + 1);
+      detail::fancy_column_sums_scalar(near.data(), v2 ? far.data() : nullptr, n, s_ref.data() + 1);
+      ASSERT_EQ(s, s_ref) << "n " << n << " v2 " << v2;
+      for (int i = 0; i < n; ++i)
+        ASSERT_EQ(s[static_cast<std::size_t>(i) + 1],
+                  v2 ? 3 * near[static_cast<std::size_t>(i)] + far[static_cast<std::size_t>(i)] : near[static_cast<std::size_t>(i)]);
+      if (n == 0) continue;
+      s.front() = s[1];
+      s.back() = s[static_cast<std::size_t>(n)];
+      // Pairs over s[1 .. n - 1] (each reads one column either side).
+      const int pairs = std::max(0, n - 2);
+      std::vector<std::uint8_t> got(2 * static_cast<std::size_t>(pairs) + 4, 0xA5), want(got);
+      detail::fancy_h2_pairs(s.data() + 2, pairs, v2, got.data() + 1);
+      for (int k = 0; k < pairs; ++k) {  // jdsample.c's h2v1 / h2v2 fancy arithmetic
+        const int c = s[static_cast<std::size_t>(k) + 2], l = s[static_cast<std::size_t>(k) + 1], r = s[static_cast<std::size_t>(k) + 3];
+        want[2 * static_cast<std::size_t>(k) + 1] = static_cast<std::uint8_t>(v2 ? (3 * c + l + 8) >> 4 : (3 * c + l + 1) >> 2);
+        want[2 * static_cast<std::size_t>(k) + 2] = static_cast<std::uint8_t>(v2 ? (3 * c + r + 7) >> 4 : (3 * c + r + 2) >> 2);
+      }
+      ASSERT_EQ(got, want) << "n " << n << " v2 " << v2 << " kind " << kind;
+      std::vector<std::uint8_t> scalar(got.size(), 0xA5);
+      detail::fancy_h2_pairs_scalar(s.data() + 2, pairs, v2, scalar.data() + 1);
+      ASSERT_EQ(scalar, want);
+    }
+  }
+}
+
+// One IDCT into the middle of a canary-filled 12 x 10 area (stride 12), so
+// that a write outside the 8 x 8 block shows.
+std::vector<std::uint8_t> idct_into_canvas(bool simd, const std::int16_t* coef, const detail::idct_quant& q) {
+  std::vector<std::uint8_t> canvas(120, 0xA5);
+  (simd ? detail::idct_islow_8x8 : detail::idct_islow_8x8_scalar)(coef, q, canvas.data() + 12 + 2, 12);
+  return canvas;
+}
+
+TEST(CoefSimd, IdctSimdMatchesScalarOnRandomAndExtremeBlocks) {
+  std::mt19937 rng(2024);
+  const auto pick = [&](int lo, int hi) { return lo + static_cast<int>(rng() % static_cast<unsigned>(hi - lo + 1)); };
+  int checked = 0;
+  for (int trial = 0; trial < 40000; ++trial) {
+    // Quantisation tables: camera-like, any 8-bit, any 16-bit, all 1, all 255, all 65535, some zeros.
+    std::array<std::uint16_t, 64> qv{};
+    const int qkind = trial % 7;
+    for (std::size_t k = 0; k < 64; ++k) {
+      const int camera = 1 + static_cast<int>(k / 8 + k % 8) / 3;
+      qv[k] = static_cast<std::uint16_t>(qkind == 0   ? camera
+                                         : qkind == 1 ? pick(1, 255)
+                                         : qkind == 2 ? pick(0, 65535)
+                                         : qkind == 3 ? 1
+                                         : qkind == 4 ? 255
+                                         : qkind == 5 ? 65535
+                                                      : (pick(0, 3) == 0 ? 0 : pick(1, 64)));
+    }
+    const detail::idct_quant q = detail::make_idct_quant(qv.data());
+    // Coefficients: typical (small, sparse), up to the SIMD headroom, the
+    // whole int16 range, and only the extremes.
+    std::array<std::int16_t, 64> c{};
+    const int ckind = (trial / 7) % 5;
+    const int bound = ckind == 0 ? 64 : ckind == 1 ? 1024 : ckind == 2 ? 16383 : 32767;
+    for (std::size_t k = 0; k < 64; ++k) {
+      if (ckind == 4) {
+        const int e = pick(0, 4);
+        c[k] = static_cast<std::int16_t>(e == 0 ? -32768 : e == 1 ? 32767 : e == 2 ? -32767 : e == 3 ? 0 : pick(-2, 2));
+      } else if (ckind == 2) {  // around |c q| = 16383, the edge of the SIMD range
+        const int lim = qv[k] == 0 ? 16383 : 16383 / std::max<int>(1, qv[k] > 32767 ? qv[k] - 65536 : qv[k]);
+        c[k] = static_cast<std::int16_t>(std::clamp(pick(-lim - 2, lim + 2), -32768, 32767));
+      } else {
+        const bool zero = k != 0 && pick(0, 2) != 0;
+        c[k] = zero ? 0 : static_cast<std::int16_t>(pick(-bound, bound) / (ckind == 0 ? 1 + static_cast<int>(k) / 4 : 1));
+      }
+    }
+    const auto got = idct_into_canvas(true, c.data(), q), want = idct_into_canvas(false, c.data(), q);
+    ASSERT_EQ(got, want) << "trial " << trial << " quant kind " << qkind << " coefficient kind " << ckind;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 40000);
+}
+
+// libjpeg's C IDCT on one block: a decompressor started on a fixture gives
+// it the range-limit table; the component's dct_table is ours.
+bool libjpeg_idct_phase(jpeg_decompress_struct* d, ent_jerr* err, const ent_bytes& b, const std::int16_t* coef,
+                        const std::int16_t* dct_table, std::uint8_t* out) {
+  if (setjmp(err->jump)) return false;
+  if (d->global_state == 0) {
+    jpeg_create_decompress(d);
+    jpeg_mem_src(d, b.data(), static_cast<unsigned long>(b.size()));
+    jpeg_read_header(d, TRUE);
+    jpeg_start_decompress(d);
+  }
+  jpeg_component_info comp = d->comp_info[0];
+  comp.dct_table = const_cast<std::int16_t*>(dct_table);
+  JCOEF block[64];
+  std::memcpy(block, coef, sizeof block);
+  JSAMPROW rows[8];
+  for (int r = 0; r < 8; ++r) rows[r] = out + 8 * r;
+  jpeg_idct_islow(d, &comp, block, rows, 0);
+  return true;
+}
+
+TEST(CoefSimd, IdctIsLibjpegsJpegIdctIslow) {
+  // Every block of two fixtures with their own tables, then random blocks
+  // whose values keep libjpeg's 64-bit arithmetic within our 32 bits.
+  const ent_bytes host = load("fixtures/jpeg/baseline_420.jpg");
+  jpeg_decompress_struct d{};
+  ent_jerr err{};
+  d.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = ent_error_exit;
+  err.pub.output_message = ent_silent;
+  const auto run = [&](const std::int16_t* coef, const std::uint16_t* qv) -> ::testing::AssertionResult {
+    std::int16_t table[64];
+    for (int k = 0; k < 64; ++k) table[k] = static_cast<std::int16_t>(qv[k]);
+    std::uint8_t want[64];
+    if (!libjpeg_idct_phase(&d, &err, host, coef, table, want)) return ::testing::AssertionFailure() << "libjpeg failed";
+    const detail::idct_quant q = detail::make_idct_quant(qv);
+    for (bool simd : {false, true}) {
+      std::uint8_t got[64];
+      (simd ? detail::idct_islow_8x8 : detail::idct_islow_8x8_scalar)(coef, q, got, 8);
+      if (std::memcmp(got, want, 64) != 0) return ::testing::AssertionFailure() << (simd ? "SSE2" : "scalar") << " differs";
+    }
+    return ::testing::AssertionSuccess();
+  };
+  int blocks = 0;
+  for (const char* rel : {"samples/astronaut_portrait.jpg", "fixtures/jpeg/progressive_420.jpg"}) {
+    const ent_bytes b = load(rel);
+    const ent_ref r = ent_libjpeg(b);
+    ASSERT_TRUE(r.ok) << rel;
+    // The quantisation tables, from libjpeg's header parse.
+    jpeg_decompress_struct h{};
+    ent_jerr herr{};
+    h.err = jpeg_std_error(&herr.pub);
+    herr.pub.error_exit = ent_error_exit;
+    jvirt_barray_ptr* unused = nullptr;
+    ASSERT_TRUE(ent_read_phase(&h, &herr, b, &unused));
+    for (std::size_t ci = 0; ci < r.comps.size(); ++ci) {
+      const std::uint16_t* qv = h.comp_info[ci].quant_table->quantval;
+      const auto& coef = r.comps[ci].coef;
+      for (std::size_t i = 0; i < coef.size(); i += 64, ++blocks) ASSERT_TRUE(run(coef.data() + i, qv)) << rel << " block " << i / 64;
+    }
+    jpeg_destroy_decompress(&h);
+  }
+  EXPECT_GT(blocks, 1000);
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 20000; ++trial) {
+    std::array<std::uint16_t, 64> qv{};
+    std::array<std::int16_t, 64> c{};
+    for (std::size_t k = 0; k < 64; ++k) {
+      qv[k] = static_cast<std::uint16_t>(trial % 3 == 0 ? 65535 - rng() % 4 : 1 + rng() % 255);  // 65532..65535: libjpeg's -4..-1
+      const int lim = std::max(1, 200 / std::abs(static_cast<std::int16_t>(qv[k])));
+      c[k] = static_cast<std::int16_t>(static_cast<int>(rng() % static_cast<unsigned>(2 * lim + 1)) - lim);
+    }
+    ASSERT_TRUE(run(c.data(), qv.data())) << "trial " << trial;
+  }
+  jpeg_destroy_decompress(&d);
+}
+
+}  // namespace
+}  // namespace kycprep
+
+namespace kycprep {
+namespace {
+
+// `jpeg` with every DQT table rewritten as 16-bit (Pq = 1) entries value(k),
+// k in zigzag order; empty if the markers before SOS do not parse.
+ent_bytes with_16bit_tables(const ent_bytes& jpeg, const std::function<std::uint16_t(int)>& value) {
+  ent_bytes out(jpeg.begin(), jpeg.begin() + 2);
+  std::size_t i = 2;
+  while (i + 4 <= jpeg.size() && jpeg[i] == 0xFF) {
+    const int marker = jpeg[i + 1];
+    const std::size_t len = static_cast<std::size_t>(jpeg[i + 2]) << 8 | jpeg[i + 3];
+    if (marker == 0xDA) {  // SOS: the rest as it is
+      out.insert(out.end(), jpeg.begin() + static_cast<std::ptrdiff_t>(i), jpeg.end());
+      return out;
+    }
+    if (i + 2 + len > jpeg.size()) return {};
+    if (marker != 0xDB) {
+      out.insert(out.end(), jpeg.begin() + static_cast<std::ptrdiff_t>(i), jpeg.begin() + static_cast<std::ptrdiff_t>(i + 2 + len));
+    } else {
+      ent_bytes body;
+      for (std::size_t p = i + 4; p < i + 2 + len;) {
+        const int pq = jpeg[p] >> 4, tq = jpeg[p] & 15;
+        body.push_back(static_cast<std::uint8_t>(0x10 | tq));
+        for (int k = 0; k < 64; ++k) {
+          body.push_back(static_cast<std::uint8_t>(value(k) >> 8));
+          body.push_back(static_cast<std::uint8_t>(value(k) & 255));
+        }
+        p += 1 + 64 * (pq + 1);
+      }
+      const std::size_t n = body.size() + 2;
+      out.insert(out.end(), {0xFF, 0xDB, static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n & 255)});
+      out.insert(out.end(), body.begin(), body.end());
+    }
+    i += 2 + len;
+  }
+  return {};
+}
+
+TEST(CoefSimd, QuantEntriesAbove32767MultiplyAsLibjpegTurbo) {
+  // 65535, 65534, 65533 are -1, -2, -3 in libjpeg-turbo's short dct_table:
+  // small products, on which its C and SIMD IDCTs agree, and so must we.
+  for (const char* rel : {"fixtures/jpeg/baseline_420.jpg", "fixtures/jpeg/baseline_444.jpg", "fixtures/jpeg/gray.jpg"}) {
+    const ent_bytes b = with_16bit_tables(load(rel), [](int k) { return static_cast<std::uint16_t>(65535 - k % 3); });
+    ASSERT_FALSE(b.empty()) << rel;
+    auto c = detail::read_coefficients(b, {});
+    ASSERT_TRUE(c.ok()) << rel << ": " << describe(c);
+    for (int d : {1, 2, 4, 8}) {
+      decode_request req;
+      req.scale_denom = d;
+      auto full = decode(b, {}, req);
+      ASSERT_TRUE(full.ok()) << rel << ": " << describe(full);
+      const coef_diff diff = coef_vs_full(*c, *full, {0, 0, c->width(), c->height()}, d);
+      EXPECT_EQ(diff.max, 0) << rel << " 1/" << d;
+    }
+    if (c->components() == 3) {
+      const image proxy = detail::dc_proxy(*c);
+      decode_request req;
+      req.scale_denom = 8;
+      auto eighth = decode(b, {}, req);
+      ASSERT_TRUE(eighth.ok());
+      EXPECT_EQ(max_abs_diff(proxy, eighth->pixels), 0) << rel << " dc_proxy";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kycprep
+
+namespace kycprep {
+namespace {
+
+TEST(CoefSimd, RealPhotosDecodeExactlyAsLibjpeg) {
+  // Camera and web JPEGs (faces-dev), whole image at full scale and 1/2:
+  // every kernel on real data, against libjpeg's decode.
+  const auto dir = test::shared_dir() / "faces-dev";
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "no " << dir;
+  int decoded_files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string ext = entry.path().extension().string();
+    if (ext != ".jpg" && ext != ".jpeg") continue;
+    const auto bytes = test::read_bytes(entry.path());
+    auto c = detail::read_coefficients(bytes, {});
+    // Skipped: layouts the coefficient path leaves to libjpeg, and embedded
+    // ICC profiles (decode() converts those to sRGB, decode_region does not).
+    if (!c.ok() || !c->icc_profile().empty()) continue;
+    for (int d : {1, 2}) {
+      decode_request req;
+      req.scale_denom = d;
+      auto full = decode(bytes, {}, req);
+      ASSERT_TRUE(full.ok()) << entry.path() << ": " << describe(full);
+      const coef_diff diff = coef_vs_full(*c, *full, {0, 0, c->width(), c->height()}, d);
+      EXPECT_EQ(diff.max, 0) << entry.path() << " 1/" << d;
+    }
+    ++decoded_files;
+  }
+  EXPECT_GE(decoded_files, 10);
 }
 
 }  // namespace

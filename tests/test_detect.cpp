@@ -194,6 +194,33 @@ TEST(FindFaces, AstronautFaceIsFoundByTheCascade) {
   EXPECT_GE(fr->frame.x + fr->frame.w, kAstronautFace.x + kAstronautFace.w);
 }
 
+// uses_colour() false is a promise that luma alone gives the same answer:
+// prepare() then hands the cascade a 1-channel proxy.
+TEST(FindFaces, TheCascadeIgnoresColourAndFindsTheSameFaceOnLuma) {
+  const image img = astronaut();
+  REQUIRE_IMAGE(img);
+  auto det = cascade();
+  ASSERT_TRUE(det);
+  EXPECT_FALSE(det->uses_colour());
+  image gray{img.width, img.height, 1, std::vector<std::uint8_t>(static_cast<std::size_t>(img.width) * img.height)};
+  for (std::size_t i = 0; i < gray.pixels.size(); ++i) {
+    const std::uint8_t* p = img.pixels.data() + 3 * i;
+    gray.pixels[i] = static_cast<std::uint8_t>((299 * p[0] + 587 * p[1] + 114 * p[2] + 500) / 1000);
+  }
+  auto on_rgb = find_faces(img.view(), *det);
+  auto on_gray = find_faces(gray.view(), *det);
+  ASSERT_TRUE(on_rgb.ok()) << on_rgb.error().message;
+  ASSERT_TRUE(on_gray.ok()) << on_gray.error().message;
+  EXPECT_EQ(on_gray->pass, on_rgb->pass);
+  EXPECT_GT(iou(*on_gray->chosen, *on_rgb->chosen), 0.95);
+  EXPECT_GT(iou(*on_gray->chosen, kAstronautFace), 0.5);
+  if (fs::exists(yunet_model())) {  // YuNet looks at colour
+    auto y = make_yunet_detector(yunet_model().string());
+    ASSERT_TRUE(y.ok());
+    EXPECT_TRUE(y.value()->uses_colour());
+  }
+}
+
 TEST(FindFaces, AstronautFaceIsFoundByYunet) {
   const image img = astronaut();
   REQUIRE_IMAGE(img);

@@ -565,6 +565,64 @@ std::vector<std::uint8_t> large_face_jpeg() {
 
 }  // namespace
 
+namespace {
+
+// The default cascade, saying uses_colour() as told and recording the
+// channel count of every image its first look (detect) is given.
+class channel_recorder final : public face_detector {
+ public:
+  channel_recorder(std::shared_ptr<const face_detector> inner, bool colour) : inner_(std::move(inner)), colour_(colour) {}
+  std::string_view name() const noexcept override { return "recorder"; }
+  bool uses_colour() const noexcept override { return colour_; }
+  result<std::vector<face>> detect(image_view img) const override {
+    seen.push_back(img.channels);
+    return inner_->detect(img);
+  }
+  std::optional<face> confirm(image_view img, const face& c) const override { return inner_->confirm(img, c); }
+  float retry_min_score() const noexcept override { return inner_->retry_min_score(); }
+  mutable std::vector<int> seen;  // one thread in this test
+
+ private:
+  std::shared_ptr<const face_detector> inner_;
+  bool colour_;
+};
+
+}  // namespace
+
+// A detector that ignores colour is searched on luma alone (the DC terms of
+// the luma blocks, or libjpeg's gray draft), one that uses it on RGB; both
+// find the same face.
+TEST(prepare, a_luma_only_detector_gets_a_one_channel_proxy) {
+  const auto bytes = large_face_jpeg();
+  ASSERT_FALSE(bytes.empty());
+  auto cascade = make_default_detector();
+  ASSERT_TRUE(cascade.ok());
+  prepare_options o;
+  o.detector = cascade.value();
+  auto plain = prepare(bytes, o);
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  for (const std::size_t cap : {prepare_options{}.max_coefficient_bytes, std::size_t{0}}) {
+    SCOPED_TRACE(cap == 0 ? "two passes (draft)" : "one pass (coefficients)");
+    o.max_coefficient_bytes = cap;
+    auto gray_det = std::make_shared<channel_recorder>(cascade.value(), false);
+    auto rgb_det = std::make_shared<channel_recorder>(cascade.value(), true);
+    o.detector = gray_det;
+    auto gray = prepare(bytes, o);
+    o.detector = rgb_det;
+    auto rgb = prepare(bytes, o);
+    ASSERT_TRUE(gray.ok()) << gray.error().message;
+    ASSERT_TRUE(rgb.ok()) << rgb.error().message;
+    EXPECT_EQ(gray->detected_on, cap == 0 ? detect_input::dct_scaled : detect_input::dc_coefficients);
+    ASSERT_FALSE(gray_det->seen.empty());
+    ASSERT_FALSE(rgb_det->seen.empty());
+    EXPECT_EQ(gray_det->seen.front(), 1);
+    EXPECT_EQ(rgb_det->seen.front(), 3);
+    ASSERT_TRUE(gray->chosen_face && rgb->chosen_face);
+    EXPECT_GT(box_iou(*gray->chosen_face, *rgb->chosen_face), 0.8);
+    if (cap != 0) EXPECT_EQ(gray->jpeg, plain->jpeg);  // the default cascade takes the same luma path
+  }
+}
+
 TEST(prepare, one_entropy_pass_and_two_find_the_same_face) {
   const auto bytes = large_face_jpeg();
   ASSERT_FALSE(bytes.empty());

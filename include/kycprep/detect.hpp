@@ -46,6 +46,10 @@ class KYCPREP_API face_detector {
   /// convention above. Candidates may include false positives; confirm()
   /// is the second opinion. Never throws.
   [[nodiscard]] virtual result<std::vector<face>> detect(image_view img) const = 0;
+  /// False when the detector looks only at luma: callers may then pass it
+  /// 1-channel images, which are cheaper to make (prepare() then detects on
+  /// the luma DC terms alone). Default true.
+  [[nodiscard]] virtual bool uses_colour() const noexcept { return true; }
   /// Second opinion on one candidate. `img` is the scene at the highest
   /// resolution available (usually larger than the image detect() saw) and
   /// `candidate` is in its pixels. Returns the candidate (score possibly

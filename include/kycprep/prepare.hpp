@@ -48,7 +48,7 @@ enum class detect_input : std::uint8_t {
   none,             ///< no search (document profile)
   exif_thumbnail,   ///< the JPEG's EXIF thumbnail, then confirmed on the decoded crop region
   dct_scaled,       ///< a draft DCT-scaled decode of the whole photo (baseline JPEG above max_coefficient_bytes)
-  dc_coefficients,  ///< the coefficients, read once: their DC terms (1/8), or a 1/4 or 1/2 IDCT of smaller photos (other JPEGs)
+  dc_coefficients,  ///< the coefficients, read once: their DC terms (1/8; luma only for a detector that ignores colour), or a 1/4 or 1/2 IDCT of smaller photos (other JPEGs)
   full_decode,      ///< a full decode, reduced (PNG; JPEGs the other paths refuse)
 };
 

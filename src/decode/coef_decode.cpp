@@ -2,9 +2,10 @@
 //
 // Error handling is jpeg_session.hpp's, as in jpeg_decode.cpp.
 //
-// The arithmetic below is ported from libjpeg-turbo 2.1 (jidctint.c,
-// jidctred.c, jdsample.c, jdcolor.c; IJG/BSD-style licence) so that the
-// output matches libjpeg's ISLOW decode bit for bit.
+// The arithmetic below is ported from libjpeg-turbo 2.1 (jidctred.c,
+// jdsample.c; IJG/BSD-style licence) so that the output matches libjpeg's
+// ISLOW decode bit for bit; the 8x8 IDCT, the h2 upsampling filter and the
+// colour conversion, the hot loops, are in coef_simd.hpp (scalar and SSE2).
 #include "decode/coef_decode.hpp"
 
 #include <algorithm>
@@ -13,12 +14,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <type_traits>
 
 // jpeglib.h needs size_t and FILE declared first.
 #include <jpeglib.h>
 #include <jerror.h>
 
+#include "decode/coef_simd.hpp"
 #include "decode/decode_pvt.hpp"
 #include "decode/entropy.hpp"
 #include "decode/jpeg_session.hpp"
@@ -31,7 +34,7 @@ namespace {
 struct component {
   int h = 1, v = 1;                       // sampling factors
   int width_in_blocks = 0, height_in_blocks = 0;
-  std::array<int, 64> quant{};            // natural order
+  idct_quant quant;                       // natural order
   std::vector<const JCOEF*> block_rows;   // first coefficient of each block row
 };
 
@@ -123,88 +126,15 @@ inline std::uint8_t range_limit(long x) {
   return static_cast<std::uint8_t>(v < 0 ? 0 : (v > 255 ? 255 : v));
 }
 
-// jidctint.c's jpeg_idct_islow. Each pass runs the same 1-D IDCT on 8
-// independent lanes, written as plain loops over the lane so the compiler
-// vectorises them. The arithmetic is 32-bit with wrap-around (as the SIMD
-// libjpeg-turbo code is): identical results for every valid JPEG, where the
-// values stay well inside 32 bits; defined, meaningless ones for hostile data.
-__attribute__((target_clones("avx2", "default")))
-void idct_8x8(const JCOEF* in, const int* q, std::uint8_t* out, std::size_t stride) {
-  using u32 = std::uint32_t;
-  constexpr u32 f0_298 = 2446, f0_390 = 3196, f0_541 = 4433, f0_765 = 6270, f0_899 = 7373, f1_175 = 9633,
-                f1_501 = 12299, f1_847 = 15137, f1_961 = 16069, f2_053 = 16819, f2_562 = 20995, f3_072 = 25172;
-  // One 1-D IDCT per lane: v[k][lane] in, r[k][lane] out (before descaling).
-  auto one_d = [&](const u32* __restrict v, u32* __restrict r) {
-    for (int l = 0; l < 8; ++l) {
-      u32 z2 = v[2 * 8 + l], z3 = v[6 * 8 + l];
-      u32 z1 = (z2 + z3) * f0_541;
-      u32 tmp2 = z1 - z3 * f1_847;
-      u32 tmp3 = z1 + z2 * f0_765;
-      u32 tmp0 = (v[0 * 8 + l] + v[4 * 8 + l]) << const_bits;
-      u32 tmp1 = (v[0 * 8 + l] - v[4 * 8 + l]) << const_bits;
-      const u32 tmp10 = tmp0 + tmp3, tmp13 = tmp0 - tmp3, tmp11 = tmp1 + tmp2, tmp12 = tmp1 - tmp2;
-      tmp0 = v[7 * 8 + l];
-      tmp1 = v[5 * 8 + l];
-      tmp2 = v[3 * 8 + l];
-      tmp3 = v[1 * 8 + l];
-      z1 = tmp0 + tmp3;
-      z2 = tmp1 + tmp2;
-      z3 = tmp0 + tmp2;
-      u32 z4 = tmp1 + tmp3;
-      const u32 z5 = (z3 + z4) * f1_175;
-      tmp0 *= f0_298;
-      tmp1 *= f2_053;
-      tmp2 *= f3_072;
-      tmp3 *= f1_501;
-      z1 *= 0u - f0_899;
-      z2 *= 0u - f2_562;
-      z3 = z3 * (0u - f1_961) + z5;
-      z4 = z4 * (0u - f0_390) + z5;
-      tmp0 += z1 + z3;
-      tmp1 += z2 + z4;
-      tmp2 += z2 + z3;
-      tmp3 += z1 + z4;
-      r[0 * 8 + l] = tmp10 + tmp3;
-      r[7 * 8 + l] = tmp10 - tmp3;
-      r[1 * 8 + l] = tmp11 + tmp2;
-      r[6 * 8 + l] = tmp11 - tmp2;
-      r[2 * 8 + l] = tmp12 + tmp1;
-      r[5 * 8 + l] = tmp12 - tmp1;
-      r[3 * 8 + l] = tmp13 + tmp0;
-      r[4 * 8 + l] = tmp13 - tmp0;
-    }
-  };
-  // Pass 1: columns. v[row * 8 + column] = dequantised coefficient.
-  alignas(64) u32 v[64], r[64];
-  for (int k = 0; k < 64; ++k) v[k] = static_cast<u32>(in[k]) * static_cast<u32>(q[k]);
-  one_d(v, r);
-  // Descale, and transpose so that pass 2 runs along rows: v[column * 8 + row].
-  constexpr int sh1 = const_bits - pass1_bits;
-  for (int k = 0; k < 64; ++k) r[k] = static_cast<u32>(static_cast<std::int32_t>(r[k] + (1u << (sh1 - 1))) >> sh1);
-  for (int k = 0; k < 8; ++k)
-    for (int l = 0; l < 8; ++l) v[l * 8 + k] = r[k * 8 + l];
-  one_d(v, r);  // r[column * 8 + row]
-  constexpr int sh2 = const_bits + pass1_bits + 3;
-  alignas(64) std::uint8_t t[64];
-  for (int k = 0; k < 64; ++k) {
-    const std::int32_t x = static_cast<std::int32_t>(r[k] + (1u << (sh2 - 1))) >> sh2;
-    const std::int32_t y = ((x + 512) & 1023) - 512 + 128;  // libjpeg's range_limit
-    t[k] = static_cast<std::uint8_t>(y < 0 ? 0 : (y > 255 ? 255 : y));
-  }
-  std::uint8_t o[8][8];
-  for (int k = 0; k < 8; ++k)
-    for (int l = 0; l < 8; ++l) o[l][k] = t[k * 8 + l];
-  for (int row = 0; row < 8; ++row) std::memcpy(out + static_cast<std::size_t>(row) * stride, o[row], 8);
-}
-
-void idct_4x4(const JCOEF* in, const int* q, std::uint8_t* out, std::size_t stride) {
+void idct_4x4(const JCOEF* in, const idct_quant& quant, std::uint8_t* out, std::size_t stride) {
+  const std::int16_t* q = quant.q.data();
   constexpr long f0_211 = 1730, f0_509 = 4176, f0_601 = 4926, f0_765 = 6270, f0_899 = 7373, f1_061 = 8697,
                  f1_451 = 11893, f1_847 = 15137, f2_172 = 17799, f2_562 = 20995;
   int ws[32];
   for (int c = 0; c < 8; ++c) {
     if (c == 4) continue;  // the second pass does not use column 4
     const JCOEF* ip = in + c;
-    const int* qp = q + c;
+    const std::int16_t* qp = q + c;
     int* wp = ws + c;
     if (ip[8] == 0 && ip[16] == 0 && ip[24] == 0 && ip[40] == 0 && ip[48] == 0 && ip[56] == 0) {
       const int dc = static_cast<int>(static_cast<long>(ip[0]) * qp[0] * (1 << pass1_bits));
@@ -246,13 +176,14 @@ void idct_4x4(const JCOEF* in, const int* q, std::uint8_t* out, std::size_t stri
   }
 }
 
-void idct_2x2(const JCOEF* in, const int* q, std::uint8_t* out, std::size_t stride) {
+void idct_2x2(const JCOEF* in, const idct_quant& quant, std::uint8_t* out, std::size_t stride) {
+  const std::int16_t* q = quant.q.data();
   constexpr long f0_720 = 5906, f0_850 = 6967, f1_272 = 10426, f3_624 = 29692;
   int ws[16];
   for (int c = 0; c < 8; ++c) {
     if (c == 2 || c == 4 || c == 6) continue;  // unused by the second pass
     const JCOEF* ip = in + c;
-    const int* qp = q + c;
+    const std::int16_t* qp = q + c;
     int* wp = ws + c;
     if (ip[8] == 0 && ip[24] == 0 && ip[40] == 0 && ip[56] == 0) {
       const int dc = static_cast<int>(static_cast<long>(ip[0]) * qp[0] * (1 << pass1_bits));
@@ -282,46 +213,19 @@ void idct_2x2(const JCOEF* in, const int* q, std::uint8_t* out, std::size_t stri
   }
 }
 
-void idct_1x1(const JCOEF* in, const int* q, std::uint8_t* out, std::size_t) {
-  out[0] = range_limit(descale(static_cast<long>(in[0]) * q[0], 3));
+void idct_1x1(const JCOEF* in, const idct_quant& quant, std::uint8_t* out, std::size_t) {
+  out[0] = range_limit(descale(static_cast<long>(in[0]) * quant.q[0], 3));
 }
 
-using idct_fn = void (*)(const JCOEF*, const int*, std::uint8_t*, std::size_t);
+using idct_fn = void (*)(const JCOEF*, const idct_quant&, std::uint8_t*, std::size_t);
 
 idct_fn idct_for(int size) {
   switch (size) {
-    case 8: return idct_8x8;
+    case 8: return idct_islow_8x8;
     case 4: return idct_4x4;
     case 2: return idct_2x2;
     default: return idct_1x1;
   }
-}
-
-// ---- colour (jdcolor.c: BT.601 full range, 16-bit fixed point) -------------
-
-inline std::uint8_t clamp255(int v) { return static_cast<std::uint8_t>(v < 0 ? 0 : (v > 255 ? 255 : v)); }
-
-// jdcolor.c's tables: R = Y + cr_r[Cr], G = Y + ((cb_g[Cb] + cr_g[Cr]) >> 16),
-// B = Y + cb_b[Cb], with FIX(x) = round(x * 65536). Compile-time constants.
-struct ycc_tables {
-  std::array<int, 256> cr_r{}, cb_b{}, cr_g{}, cb_g{};
-  constexpr ycc_tables() {
-    constexpr int one_half = 1 << 15;
-    for (int i = 0; i < 256; ++i) {
-      const int x = i - 128;
-      cr_r[static_cast<std::size_t>(i)] = (91881 * x + one_half) >> 16;
-      cb_b[static_cast<std::size_t>(i)] = (116130 * x + one_half) >> 16;
-      cr_g[static_cast<std::size_t>(i)] = -46802 * x;
-      cb_g[static_cast<std::size_t>(i)] = -22554 * x + one_half;
-    }
-  }
-};
-constexpr ycc_tables ycc{};
-
-inline void ycc_to_rgb(int y, int cb, int cr, std::uint8_t* out) {
-  out[0] = clamp255(y + ycc.cr_r[static_cast<std::size_t>(cr)]);
-  out[1] = clamp255(y + ((ycc.cb_g[static_cast<std::size_t>(cb)] + ycc.cr_g[static_cast<std::size_t>(cr)]) >> 16));
-  out[2] = clamp255(y + ycc.cb_b[static_cast<std::size_t>(cb)]);
 }
 
 // ---- geometry of one component at a scale (jdmaster.c, jdsample.c) --------
@@ -333,11 +237,11 @@ struct plane {
   bool fancy = true;    // triangle filter; libjpeg replicates at scale 1/8
   int bx0 = 0, by0 = 0; // first block decoded
   int pw = 0, ph = 0;   // decoded window, in samples
-  std::vector<std::uint8_t> px;
+  std::unique_ptr<std::uint8_t[]> px;  // pw * ph, every sample written by the IDCTs
 
   [[nodiscard]] const std::uint8_t* row(int y) const {  // y in component samples, clamped to the image
     y = std::clamp(y, 0, dh - 1) - by0 * ssize;
-    return px.data() + static_cast<std::size_t>(y) * pw;
+    return px.get() + static_cast<std::size_t>(y) * pw;
   }
   // Sample at column x (component samples, clamped to the image) of a row from row().
   [[nodiscard]] int at(const std::uint8_t* r, int x) const { return r[std::clamp(x, 0, dw - 1) - bx0 * ssize]; }
@@ -373,13 +277,13 @@ void decode_plane(const state& s, const component& c, int min_size, int x0, int 
   const int by1 = std::min(c.height_in_blocks, div_up(cy1, ss));
   p.pw = (bx1 - p.bx0) * ss;
   p.ph = (by1 - p.by0) * ss;
-  p.px.resize(static_cast<std::size_t>(p.pw) * p.ph);
+  p.px = std::make_unique_for_overwrite<std::uint8_t[]>(static_cast<std::size_t>(p.pw) * p.ph);
   const idct_fn idct = idct_for(ss);
   for (int by = p.by0; by < by1; ++by) {
     const JCOEF* blocks = c.block_rows[static_cast<std::size_t>(by)];
-    std::uint8_t* dst = p.px.data() + static_cast<std::size_t>(by - p.by0) * ss * p.pw;
+    std::uint8_t* dst = p.px.get() + static_cast<std::size_t>(by - p.by0) * ss * p.pw;
     for (int bx = p.bx0; bx < bx1; ++bx)
-      idct(blocks + static_cast<std::size_t>(bx) * DCTSIZE2, c.quant.data(), dst + (bx - p.bx0) * ss,
+      idct(blocks + static_cast<std::size_t>(bx) * DCTSIZE2, c.quant, dst + (bx - p.bx0) * ss,
            static_cast<std::size_t>(p.pw));
   }
 }
@@ -389,7 +293,7 @@ void decode_plane(const state& s, const component& c, int min_size, int x0, int 
 // the component is at most 2 samples wide (h2v1/h2v2) or at scale 1/8.
 // `sums` is scratch: the row's samples (or 3:1 column sums) over the columns
 // needed, edges replicated, so the inner loops have no clamping.
-void upsample_row(const plane& p, int y, int x0, int x1, std::uint8_t* out, std::vector<int>& sums) {
+void upsample_row(const plane& p, int y, int x0, int x1, std::uint8_t* out, std::vector<std::int16_t>& sums) {
   const int n = x1 - x0;
   const int off = p.bx0 * p.ssize;
   if (p.uh == 1 && p.uv == 1) {
@@ -414,13 +318,14 @@ void upsample_row(const plane& p, int y, int x0, int x1, std::uint8_t* out, std:
   sums.resize(static_cast<std::size_t>(c_last - c_first + 1));
   const std::uint8_t* near = p.row(p.uv == 2 ? y / 2 : y);
   const std::uint8_t* far = p.uv == 2 ? p.row(y % 2 == 0 ? y / 2 - 1 : y / 2 + 1) : nullptr;
-  for (int c = c_first; c <= c_last; ++c) {
-    const int k = std::clamp(c, 0, p.dw - 1) - off;
-    sums[static_cast<std::size_t>(c - c_first)] = far ? 3 * near[k] + far[k] : near[k];
-  }
-  const int* cs = sums.data() - c_first;  // cs[c] for c in [c_first, c_last]
+  std::int16_t* cs = sums.data() - c_first;  // cs[c] for c in [c_first, c_last]
+  const int in0 = std::max(c_first, 0), in1 = std::min(c_last, p.dw - 1);  // columns inside the image
+  fancy_column_sums(near + (in0 - off), far == nullptr ? nullptr : far + (in0 - off), in1 - in0 + 1, cs + in0);
+  for (int c = c_first; c < in0; ++c) cs[c] = cs[in0];
+  for (int c = in1 + 1; c <= c_last; ++c) cs[c] = cs[in1];
   // Even output column 2c: 3/4 of c + 1/4 of c-1; odd 2c+1: 3/4 of c + 1/4 of c+1.
-  const int be = far ? 8 : 1, bo = far ? 7 : 2, sh = far ? 4 : 2;
+  const bool v2 = far != nullptr;
+  const int be = v2 ? 8 : 1, bo = v2 ? 7 : 2, sh = v2 ? 4 : 2;
   int x = x0;
   std::uint8_t* o = out;
   if (x & 1) {
@@ -428,12 +333,7 @@ void upsample_row(const plane& p, int y, int x0, int x1, std::uint8_t* out, std:
     ++x;
   }
   const int pairs = (x1 - x) / 2;
-  const int* c0 = cs + (x >> 1);
-  for (int k = 0; k < pairs; ++k) {
-    const int t = 3 * c0[k];
-    o[2 * k] = static_cast<std::uint8_t>((t + c0[k - 1] + be) >> sh);
-    o[2 * k + 1] = static_cast<std::uint8_t>((t + c0[k + 1] + bo) >> sh);
-  }
+  fancy_h2_pairs(cs + (x >> 1), pairs, v2, o);
   x += 2 * pairs;
   if (x < x1) o[2 * pairs] = static_cast<std::uint8_t>((3 * cs[x >> 1] + cs[(x >> 1) - 1] + be) >> sh);
 }
@@ -505,7 +405,7 @@ result<coefficient_image> read_coefficients(std::span<const std::uint8_t> bytes,
     comp.v = info.v_samp_factor;
     comp.width_in_blocks = static_cast<int>(info.width_in_blocks);
     comp.height_in_blocks = static_cast<int>(info.height_in_blocks);
-    for (int k = 0; k < DCTSIZE2; ++k) comp.quant[static_cast<std::size_t>(k)] = q->quantval[k];
+    comp.quant = make_idct_quant(q->quantval);
     comp.block_rows.resize(static_cast<std::size_t>(comp.height_in_blocks));
     if (own) {
       const coef_plane& p = s->own.planes[static_cast<std::size_t>(c)];
@@ -547,7 +447,7 @@ image dc_proxy(const coefficient_image& img) {
       const component& c = s.comps[static_cast<std::size_t>(k + 1)];
       const JCOEF* blocks = c.block_rows[static_cast<std::size_t>(cy)];
       std::uint8_t* dst = chroma.data() + static_cast<std::size_t>(k) * 2 * cstride;
-      for (int bx = 0; bx < cw; ++bx) idct_2x2(blocks + static_cast<std::size_t>(bx) * DCTSIZE2, c.quant.data(), dst + 2 * bx, cstride);
+      for (int bx = 0; bx < cw; ++bx) idct_2x2(blocks + static_cast<std::size_t>(bx) * DCTSIZE2, c.quant, dst + 2 * bx, cstride);
     }
     for (int r = 0; r < 2 && 2 * cy + r < h; ++r) {
       const int y = 2 * cy + r;
@@ -555,10 +455,31 @@ image dc_proxy(const coefficient_image& img) {
       const std::uint8_t* cb = chroma.data() + static_cast<std::size_t>(r) * cstride;
       const std::uint8_t* cr = cb + 2 * cstride;
       std::uint8_t* o = out.pixels.data() + static_cast<std::size_t>(y) * w * 3;
-      const long q0 = luma.quant[0];
+      const long q0 = luma.quant.q[0];
       for (int bx = 0; bx < w; ++bx, o += 3)
         ycc_to_rgb(range_limit(descale(blocks[static_cast<std::size_t>(bx) * DCTSIZE2] * q0, 3)), cb[bx], cr[bx], o);
     }
+  }
+  return out;
+}
+
+image dc_luma_proxy(const coefficient_image& img) {
+  const state& s = img.get();
+  const component& luma = s.comps[0];
+  const int w = div_up(s.width, 8), h = div_up(s.height, 8);
+  image out{w, h, 1, std::vector<std::uint8_t>(static_cast<std::size_t>(w) * h)};
+  const long q0 = luma.quant.q[0];
+  // Our entropy decoder's compact copy of the DC terms when it has one.
+  const coef_plane* own = s.own.planes.empty() || s.own.planes[0].dc.empty() ? nullptr : &s.own.planes[0];
+  for (int y = 0; y < h; ++y) {
+    std::uint8_t* o = out.pixels.data() + static_cast<std::size_t>(y) * w;
+    if (own != nullptr) {
+      const std::int16_t* dc = own->dc.data() + static_cast<std::size_t>(y) * static_cast<std::size_t>(own->stride_blocks);
+      for (int bx = 0; bx < w; ++bx) o[bx] = range_limit(descale(dc[bx] * q0, 3));
+      continue;
+    }
+    const JCOEF* blocks = luma.block_rows[static_cast<std::size_t>(y)];
+    for (int bx = 0; bx < w; ++bx) o[bx] = range_limit(descale(blocks[static_cast<std::size_t>(bx) * DCTSIZE2] * q0, 3));
   }
   return out;
 }
@@ -581,7 +502,7 @@ result<image> decode_region(const coefficient_image& img, rect region_stored, in
 
   image out{ow, oh, 3, std::vector<std::uint8_t>(static_cast<std::size_t>(ow) * oh * 3)};
   std::vector<std::uint8_t> rows(static_cast<std::size_t>(ow) * 3);
-  std::vector<int> sums;
+  std::vector<std::int16_t> sums;
   std::uint8_t* ry = rows.data();
   std::uint8_t* rcb = ry + ow;
   std::uint8_t* rcr = rcb + ow;
@@ -594,7 +515,7 @@ result<image> decode_region(const coefficient_image& img, rect region_stored, in
     }
     upsample_row(planes[1], y, x0, x0 + ow, rcb, sums);
     upsample_row(planes[2], y, x0, x0 + ow, rcr, sums);
-    for (int i = 0; i < ow; ++i, o += 3) ycc_to_rgb(ry[i], rcb[i], rcr[i], o);
+    ycc_to_rgb_row(ry, rcb, rcr, o, ow);
   }
   return out;
 }

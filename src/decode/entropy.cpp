@@ -272,8 +272,9 @@ int segment_end(const bit_reader& br, const std::uint8_t*& at) {
 // order (jdcoefct.c consume_data), handling restart intervals; block_index
 // counts blocks in the component's (MCU-padded) storage. Checked after each
 // MCU row so that garbage past the data costs at most one row.
-template <class Block>
-bool run_scan(const scan_setup& sc, bit_reader& br, seg_state& st, Block&& block) {
+// `row_done(my)` follows each MCU row.
+template <class Block, class RowDone>
+bool run_scan(const scan_setup& sc, bit_reader& br, seg_state& st, Block&& block, RowDone&& row_done) {
   int togo = sc.restart_interval;
   int next_rst = 0;
   auto restart = [&]() {
@@ -298,6 +299,7 @@ bool run_scan(const scan_setup& sc, bit_reader& br, seg_state& st, Block&& block
         block(0, idx);
       }
       if (br.overran()) return false;
+      row_done(my);
     }
     return true;
   }
@@ -317,6 +319,7 @@ bool run_scan(const scan_setup& sc, bit_reader& br, seg_state& st, Block&& block
       }
     }
     if (br.overran()) return false;
+    row_done(my);
   }
   return true;
 }
@@ -584,8 +587,25 @@ template <scan_kind kind>
   std::int16_t* coef[4] = {};
   for (int c = 0; c < sc.n; ++c) coef[c] = sc.comps[c].plane->coef.data();
   bool ok = false;
+  const auto nothing = [](int) {};
   if constexpr (kind == scan_kind::sequential) {
-    ok = run_scan(sc, br, st, [&](int c, std::size_t i) __attribute__((always_inline)) { block_sequential(br, sc.comps[c], st.pred[c], coef[c] + i * 64); });
+    // Each finished MCU row's DC terms into the planes' dc arrays, while
+    // the row is still in cache.
+    const auto copy_dc = [&](int my) {
+      for (int c = 0; c < sc.n; ++c) {
+        coef_plane& pl = *sc.comps[c].plane;
+        const int rows = sc.n == 1 ? 1 : sc.comps[c].mcu_h;
+        const std::size_t first = static_cast<std::size_t>(my) * static_cast<std::size_t>(rows) * static_cast<std::size_t>(pl.stride_blocks);
+        const std::size_t count = static_cast<std::size_t>(rows) * static_cast<std::size_t>(pl.stride_blocks);
+        const std::int16_t* from = coef[c] + first * 64;
+        std::int16_t* to = pl.dc.data() + first;
+        for (std::size_t i = 0; i < count; ++i) to[i] = from[i * 64];
+      }
+    };
+    ok = run_scan(
+        sc, br, st,
+        [&](int c, std::size_t i) __attribute__((always_inline)) { block_sequential(br, sc.comps[c], st.pred[c], coef[c] + i * 64); },
+        copy_dc);
   } else if constexpr (kind == scan_kind::dc_first) {  // jdphuff.c decode_mcu_DC_first
     ok = run_scan(sc, br, st, [&](int c, std::size_t i) __attribute__((always_inline)) {
       br.ensure(32);
@@ -595,18 +615,18 @@ template <scan_kind kind>
       if (v > INT32_MAX || v < INT32_MIN) br.fail();  // libjpeg: JERR_BAD_DCT_COEF
       st.pred[c] = v;
       coef[c][i * 64] = static_cast<std::int16_t>(static_cast<std::uint32_t>(v) << Al);
-    });
+    }, nothing);
   } else if constexpr (kind == scan_kind::dc_refine) {  // decode_mcu_DC_refine
     const int p1 = 1 << Al;
     ok = run_scan(sc, br, st, [&](int c, std::size_t i) __attribute__((always_inline)) {
       if (br.get_bit()) coef[c][i * 64] = static_cast<std::int16_t>(coef[c][i * 64] | p1);
-    });
+    }, nothing);
   } else if constexpr (kind == scan_kind::ac_first) {
     const huff_table& ac = *sc.comps[0].ac;
-    ok = run_scan(sc, br, st, [&](int, std::size_t i) __attribute__((always_inline)) { block_ac_first(br, ac, Ss, Se, Al, st.eobrun, coef[0] + i * 64, nz[i]); });
+    ok = run_scan(sc, br, st, [&](int, std::size_t i) __attribute__((always_inline)) { block_ac_first(br, ac, Ss, Se, Al, st.eobrun, coef[0] + i * 64, nz[i]); }, nothing);
   } else {
     const huff_table& ac = *sc.comps[0].ac;
-    ok = run_scan(sc, br, st, [&](int, std::size_t i) __attribute__((always_inline)) { block_ac_refine(br, ac, Ss, Se, Al, st.eobrun, coef[0] + i * 64, nz[i]); });
+    ok = run_scan(sc, br, st, [&](int, std::size_t i) __attribute__((always_inline)) { block_ac_refine(br, ac, Ss, Se, Al, st.eobrun, coef[0] + i * 64, nz[i]); }, nothing);
   }
   return ok && segment_end(br, next) >= 0;
 }
@@ -786,6 +806,8 @@ std::optional<coef_frame> entropy_decode(std::span<const std::uint8_t> jpeg, int
             pl.stride_blocks = (pl.width_in_blocks + cp.h - 1) / cp.h * cp.h;
             pl.rows_blocks = (pl.height_in_blocks + cp.v - 1) / cp.v * cp.v;
             pl.coef.assign(static_cast<std::size_t>(pl.stride_blocks) * static_cast<std::size_t>(pl.rows_blocks) * 64, 0);
+            if (!frame.progressive)
+              pl.dc.assign(static_cast<std::size_t>(pl.stride_blocks) * static_cast<std::size_t>(pl.rows_blocks), 0);
             frame.planes.push_back(std::move(pl));
           }
           coef_bits.assign(comps.size(), {});

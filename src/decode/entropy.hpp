@@ -39,6 +39,11 @@ struct coef_plane {
   int stride_blocks = 0;      ///< blocks per stored row (>= width_in_blocks; MCU-padded)
   int rows_blocks = 0;        ///< stored block rows (>= height_in_blocks; MCU-padded)
   std::vector<std::int16_t> coef;  ///< stride_blocks * rows_blocks * 64
+  /// Sequential frames: each block's DC term again, stride_blocks per row,
+  /// copied row by row while the rows are in cache (a 1/8 luma proxy reads
+  /// 2 bytes per block from here instead of a cache line from `coef`).
+  /// Empty for progressive frames.
+  std::vector<std::int16_t> dc;
 
   [[nodiscard]] const std::int16_t* block(int bx, int by) const {
     return coef.data() + (static_cast<std::size_t>(by) * static_cast<std::size_t>(stride_blocks) + static_cast<std::size_t>(bx)) * 64;
@@ -64,7 +69,8 @@ struct coef_frame {
 /// no scan, and whole bytes of entropy data left over before a marker.
 /// `max_scans` counts every scan, sequential ones too. A frame whose
 /// coefficient arrays (MCU-padded, 2 bytes per coefficient) would exceed
-/// `max_coefficient_bytes` is declined before anything is allocated. Thread-safe (no
+/// `max_coefficient_bytes` is declined before anything is allocated (the
+/// sequential frames' dc copies add 1/64 to that). Thread-safe (no
 /// shared state).
 std::optional<coef_frame> entropy_decode(std::span<const std::uint8_t> jpeg, int max_scans,
                                          std::string* why = nullptr,

@@ -58,6 +58,7 @@ class cascade_detector final : public face_detector {
   }
 
   std::string_view name() const noexcept override { return "cascade"; }
+  bool uses_colour() const noexcept override { return false; }  // detect() and confirm() work on gray
   float retry_min_score() const noexcept override { return static_cast<float>(opt_.retry_min_score); }
 
   result<std::vector<face>> detect(image_view img) const override {

@@ -155,14 +155,15 @@ result<decoded> decode_from_coefficients(const detail::coefficient_image& c, con
 }
 
 // The detection proxy from coefficients read once: the whole photo at 1/d
-// (the DC terms alone at 1/8).
-result<decoded> coefficient_proxy(const detail::coefficient_image& c, int d) {
+// (the DC terms alone at 1/8; of luma alone when the detector ignores
+// colour, which skips the chroma IDCTs and the colour conversion).
+result<decoded> coefficient_proxy(const detail::coefficient_image& c, int d, bool colour) {
   decoded out;
   out.scale_denom = d;
   out.region = {0, 0, c.width(), c.height()};
   out.warnings = c.warnings();
   if (d == 8) {
-    out.pixels = detail::dc_proxy(c);
+    out.pixels = colour ? detail::dc_proxy(c) : detail::dc_luma_proxy(c);
   } else {
     auto px = detail::decode_region(c, out.region, d);
     if (!px) return std::move(px).error();
@@ -504,8 +505,9 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
       if (!coefs && proxy_d > 1 && !out.source.progressive) {
         preq.scale_denom = proxy_d;
         preq.draft = true;
+        preq.gray = !det->uses_colour();  // no chroma IDCT, upsampling or colour conversion
       }
-      result<decoded> proxy = coefs ? coefficient_proxy(*coefs, proxy_d) : decode(bytes, opt.decode, preq);
+      result<decoded> proxy = coefs ? coefficient_proxy(*coefs, proxy_d, det->uses_colour()) : decode(bytes, opt.decode, preq);
       if (!proxy) return std::move(proxy).error();
       for (const auto& w : proxy->warnings) out.warnings.push_back(w);
       image keep;  // a DCT-scaled proxy is already about the right size: no shrink
