@@ -33,6 +33,8 @@
 #include "kycprep/prepare.hpp"
 #include "kycprep/resize.hpp"
 
+#include "decode/coef_decode.hpp"
+
 namespace {
 
 using bytes_t = std::vector<std::uint8_t>;
@@ -227,6 +229,39 @@ void bm_detect(benchmark::State& state, const std::string& name) {
   state.SetLabel(std::to_string(up.width) + "x" + std::to_string(up.height));
 }
 BENCHMARK_CAPTURE(bm_detect, 12mp, std::string("12mp"))->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The detect stage of prepare() on a stripped 12 MP photo, in parts: 0 =
+// find_faces on the luma DC proxy (504x378, what prepare() hands it), 1 =
+// the detector's first look alone on a 240-px copy (the LBP scan), 2 = that
+// copy's making (kycprep::resize; find_faces uses OpenCV's INTER_AREA).
+void bm_detect_parts(benchmark::State& state, const std::string& name) {
+  const bytes_t* b = input_or_skip(state, name);
+  if (b == nullptr) return;
+  auto det = detector();
+  if (!det) return state.SkipWithError("default detector unavailable (opencv-data)");
+  auto c = kycprep::detail::read_coefficients(*b, {});
+  if (!c) return state.SkipWithError(c.error().message.c_str());
+  const kycprep::image proxy = kycprep::detail::dc_luma_proxy(*c);
+  const int part = static_cast<int>(state.range(0));
+  const double f = 240.0 / std::max(proxy.width, proxy.height);
+  const int w = static_cast<int>(proxy.width * f + 0.5), h = static_cast<int>(proxy.height * f + 0.5);
+  const kycprep::image small = kycprep::resize(proxy.view(), w, h);
+  for (auto _ : state) {
+    if (part == 0) {
+      auto r = kycprep::find_faces(proxy.view(), *det);
+      benchmark::DoNotOptimize(r.ok());
+    } else if (part == 1) {
+      auto r = det->detect(small.view());
+      benchmark::DoNotOptimize(r.ok());
+    } else {
+      kycprep::image r = kycprep::resize(proxy.view(), w, h);
+      benchmark::DoNotOptimize(r.pixels.data());
+    }
+  }
+  static const char* const names[] = {"find_faces on the luma DC proxy", "detect() on 240 px", "240 px copy"};
+  state.SetLabel(names[part]);
+}
+BENCHMARK_CAPTURE(bm_detect_parts, 12mp_nothumb, std::string("12mp_nothumb"))->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Orientation 6 on a 1512x2016 crop (the fast path) and on the full 12 MP frame (what it avoids).
 void bm_orient(benchmark::State& state) {
