@@ -367,6 +367,20 @@ void print_run(std::ostream& o, const kycprep_run& r, const std::vector<loaded_i
   for (const auto& f : r.failures) o << "  failed: " << f << "\n";
 }
 
+// N threads' images/s over 1 thread's: the median of the rounds' ratios when
+// the two runs alternated pass by pass, else the ratio of their medians.
+double thread_scaling(const kycprep_run& many, const kycprep_run& one) {
+  const std::vector<double> n = rates(many.pass_images, many.pass_ms), o = rates(one.pass_images, one.pass_ms);
+  if (n.size() == o.size() && !n.empty()) {
+    std::vector<double> r;
+    for (std::size_t i = 0; i < n.size(); ++i)
+      if (o[i] > 0) r.push_back(n[i] / o[i]);
+    if (!r.empty()) return summarize(r).p50;
+  }
+  const double d = summarize(o).p50;
+  return d > 0 ? summarize(n).p50 / d : 0.0;
+}
+
 void merge(kycprep_run& into, kycprep_run&& more) {
   into.threads = more.threads;
   into.copies = more.copies;
@@ -455,27 +469,39 @@ int run_bench(bench_args& a) {
   std::vector<comparator_result> cmp;
   double vips_startup = 0;
   double rss_after_kycprep = 0;
-  if (!a.compare) {
-    runs.push_back(run_kycprep(in, opt, a.threads, a.repeat, a.warmup));
+  if (!a.compare && a.threads == 1) {
+    runs.push_back(run_kycprep(in, opt, 1, a.repeat, a.warmup));
     rss_after_kycprep = peak_rss_mb();
-    // The scaling figure needs the one-thread run too.
-    if (a.threads > 1) runs.push_back(run_kycprep(in, opt, 1, a.repeat, a.warmup));
-  } else {
-    if (a.threads > 1) {
-      runs.push_back(run_kycprep(in, opt, a.threads, a.repeat, a.warmup));
-      rss_after_kycprep = peak_rss_mb();
+  } else if (!a.compare) {
+    // The scaling figure needs a one-thread run too. Rounds: one pass on N
+    // threads, then one on 1 thread, `repeat` times, so that a shared
+    // machine's drift hits both alike (the figure is the median of the
+    // rounds' ratios).
+    kycprep_run many, one;
+    for (int round = 0; round < a.repeat; ++round) {
+      merge(many, run_kycprep(in, opt, a.threads, 1, round == 0 ? a.warmup : 0));
+      if (round == 0) rss_after_kycprep = peak_rss_mb();
+      merge(one, run_kycprep(in, opt, 1, 1, round == 0 ? a.warmup : 0));
     }
-    // Rounds: one pass of kycprep (1 thread), then one of each comparator,
-    // `repeat` times. On a shared machine the load drifts; interleaving
-    // exposes every contender to the same drift, so the ratios stay fair.
+    runs.push_back(std::move(many));
+    runs.push_back(std::move(one));
+  } else {
+    // Rounds: one pass of kycprep (on N threads first when asked, then on
+    // 1), then one of each comparator, `repeat` times. On a shared machine
+    // the load drifts; interleaving exposes every contender to the same
+    // drift, so the ratios stay fair.
     std::vector<bench_input> bi;
     for (const auto& li : in) bi.push_back(li.in);
-    kycprep_run single_run;
+    kycprep_run many_run, single_run;
     std::vector<double> startups;
     for (int round = 0; round < a.repeat; ++round) {
       compare_options co = a.cmp;
       co.repeat = 1;
       co.warmup = round == 0 ? a.warmup : 0;
+      if (a.threads > 1) {
+        merge(many_run, run_kycprep(in, opt, a.threads, 1, co.warmup));
+        if (round == 0) rss_after_kycprep = peak_rss_mb();
+      }
       merge(single_run, run_kycprep(in, opt, 1, 1, co.warmup));
       if (a.threads == 1 && round == 0) rss_after_kycprep = peak_rss_mb();
       std::vector<comparator_result> now;
@@ -494,6 +520,7 @@ int run_bench(bench_args& a) {
     std::snprintf(note, sizeof note, "start-up (same command on a 16x16 JPEG) %.1f ms, median over rounds", vips_startup);
     for (auto& c : cmp)
       if (c.available && c.name.rfind("vips", 0) == 0) c.note = note;
+    if (a.threads > 1) runs.push_back(std::move(many_run));
     runs.push_back(std::move(single_run));
   }
   const kycprep_run& single = runs.back();
@@ -519,9 +546,7 @@ int run_bench(bench_args& a) {
     for (const auto& r : runs) rj.push_back(run_json(r, in, kinds));
     j["kycprep"] = std::move(rj);
     if (a.threads > 1 && runs.size() > 1) {
-      const double n = summarize(rates(runs[0].pass_images, runs[0].pass_ms)).p50;
-      const double one = summarize(rates(runs[1].pass_images, runs[1].pass_ms)).p50;
-      j["thread_scaling"] = one > 0 ? n / one : 0.0;
+      j["thread_scaling"] = thread_scaling(runs[0], runs[1]);
     }
     if (a.compare) {
       json cj = json::array();
@@ -565,10 +590,10 @@ int run_bench(bench_args& a) {
     o << line;
     for (const auto& r : runs) print_run(o, r, in, kinds);
     if (a.threads > 1 && runs.size() > 1) {
-      const double n = summarize(rates(runs[0].pass_images, runs[0].pass_ms)).p50;
-      const double one = summarize(rates(runs[1].pass_images, runs[1].pass_ms)).p50;
-      std::snprintf(line, sizeof line, "\nthread scaling: %d threads give %.2fx the 1-thread images/s\n", a.threads,
-                    one > 0 ? n / one : 0.0);
+      std::snprintf(line, sizeof line,
+                    "\nthread scaling: %d threads give %.2fx the 1-thread images/s (median over rounds that "
+                    "alternate the two)\n",
+                    a.threads, thread_scaling(runs[0], runs[1]));
       o << line;
     }
     if (a.compare) {
@@ -627,8 +652,9 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_option("inputs", a->inputs, "Images (JPEG or PNG) or directories of them; read into memory before timing")
       ->required();
   cmd->add_option("--threads", a->threads,
-                  "Run prepare() on N threads at once (a TBB task arena). With N > 1 a 1-thread run follows, for "
-                  "the scaling figure and the --compare ratios")
+                  "Run prepare() on N threads at once (a TBB task arena). With N > 1 each pass on N threads is "
+                  "followed by one on 1 thread (the scaling figure is the median of their ratios; the --compare "
+                  "ratios use the 1-thread passes)")
       ->capture_default_str();
   cmd->add_option("--repeat", a->repeat, "Timed passes over all inputs (statistics are over all of them)")
       ->capture_default_str();
