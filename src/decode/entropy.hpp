@@ -58,6 +58,10 @@ struct coef_frame {
   std::vector<coef_plane> planes;    ///< in SOF order
 };
 
+/// Which build of the scan loops runs: the best the CPU has (BMI2 on x86-64
+/// when present) or the baseline one; the output is the same (tests run both).
+enum class entropy_isa { best, baseline };
+
 /// Decodes every scan of `jpeg` (a whole file from SOI). Returns nullopt when
 /// it declines (see above); `why`, when given, then says why in a few words.
 ///
@@ -72,10 +76,6 @@ struct coef_frame {
 /// `max_coefficient_bytes` is declined before anything is allocated (the
 /// sequential frames' dc copies add 1/64 to that). Thread-safe (no
 /// shared state).
-/// Which build of the scan loops runs: the best the CPU has (BMI2 on x86-64
-/// when present) or the baseline one; the output is the same (tests run both).
-enum class entropy_isa { best, baseline };
-
 std::optional<coef_frame> entropy_decode(std::span<const std::uint8_t> jpeg, int max_scans,
                                          std::string* why = nullptr,
                                          std::size_t max_coefficient_bytes = std::size_t{1} << 32,
