@@ -427,6 +427,25 @@ result<coefficient_image> read_coefficients(std::span<const std::uint8_t> bytes,
   return coefficient_image(std::move(s));
 }
 
+namespace {
+
+// Block row y of the luma plane at 1/8 (libjpeg's 1x1 IDCT: the DC term),
+// w samples into o; from our entropy decoder's compact DC copy when it has
+// one (2 bytes per block instead of a cache line).
+void luma_dc_row(const state& s, int y, int w, std::uint8_t* o) {
+  const long q0 = s.comps[0].quant.q[0];
+  if (!s.own.planes.empty() && !s.own.planes[0].dc.empty()) {
+    const coef_plane& p = s.own.planes[0];
+    const std::int16_t* dc = p.dc.data() + static_cast<std::size_t>(y) * static_cast<std::size_t>(p.stride_blocks);
+    for (int bx = 0; bx < w; ++bx) o[bx] = range_limit(descale(dc[bx] * q0, 3));
+    return;
+  }
+  const JCOEF* blocks = s.comps[0].block_rows[static_cast<std::size_t>(y)];
+  for (int bx = 0; bx < w; ++bx) o[bx] = range_limit(descale(blocks[static_cast<std::size_t>(bx) * DCTSIZE2] * q0, 3));
+}
+
+}  // namespace
+
 image dc_proxy(const coefficient_image& img) {
   // At 1/8 libjpeg's IDCT of a luma block is its DC term alone, and that of
   // 2x-subsampled chroma a 2x2 IDCT (five coefficients): the whole-image
@@ -439,7 +458,7 @@ image dc_proxy(const coefficient_image& img) {
   }
   const int w = div_up(s.width, 8), h = div_up(s.height, 8), cw = (w + 1) / 2;
   image out{w, h, 3, std::vector<std::uint8_t>(static_cast<std::size_t>(w) * h * 3)};
-  const component& luma = s.comps[0];
+  std::vector<std::uint8_t> luma(static_cast<std::size_t>(w));  // one row of 1/8 luma
   const std::size_t cstride = static_cast<std::size_t>(cw) * 2;
   std::vector<std::uint8_t> chroma(cstride * 4);  // Cb then Cr: two rows each
   for (int cy = 0; cy < (h + 1) / 2; ++cy) {
@@ -451,13 +470,10 @@ image dc_proxy(const coefficient_image& img) {
     }
     for (int r = 0; r < 2 && 2 * cy + r < h; ++r) {
       const int y = 2 * cy + r;
-      const JCOEF* blocks = luma.block_rows[static_cast<std::size_t>(y)];
+      luma_dc_row(s, y, w, luma.data());
       const std::uint8_t* cb = chroma.data() + static_cast<std::size_t>(r) * cstride;
       const std::uint8_t* cr = cb + 2 * cstride;
-      std::uint8_t* o = out.pixels.data() + static_cast<std::size_t>(y) * w * 3;
-      const long q0 = luma.quant.q[0];
-      for (int bx = 0; bx < w; ++bx, o += 3)
-        ycc_to_rgb(range_limit(descale(blocks[static_cast<std::size_t>(bx) * DCTSIZE2] * q0, 3)), cb[bx], cr[bx], o);
+      ycc_to_rgb_row(luma.data(), cb, cr, out.pixels.data() + static_cast<std::size_t>(y) * w * 3, w);
     }
   }
   return out;
@@ -465,22 +481,9 @@ image dc_proxy(const coefficient_image& img) {
 
 image dc_luma_proxy(const coefficient_image& img) {
   const state& s = img.get();
-  const component& luma = s.comps[0];
   const int w = div_up(s.width, 8), h = div_up(s.height, 8);
   image out{w, h, 1, std::vector<std::uint8_t>(static_cast<std::size_t>(w) * h)};
-  const long q0 = luma.quant.q[0];
-  // Our entropy decoder's compact copy of the DC terms when it has one.
-  const coef_plane* own = s.own.planes.empty() || s.own.planes[0].dc.empty() ? nullptr : &s.own.planes[0];
-  for (int y = 0; y < h; ++y) {
-    std::uint8_t* o = out.pixels.data() + static_cast<std::size_t>(y) * w;
-    if (own != nullptr) {
-      const std::int16_t* dc = own->dc.data() + static_cast<std::size_t>(y) * static_cast<std::size_t>(own->stride_blocks);
-      for (int bx = 0; bx < w; ++bx) o[bx] = range_limit(descale(dc[bx] * q0, 3));
-      continue;
-    }
-    const JCOEF* blocks = luma.block_rows[static_cast<std::size_t>(y)];
-    for (int bx = 0; bx < w; ++bx) o[bx] = range_limit(descale(blocks[static_cast<std::size_t>(bx) * DCTSIZE2] * q0, 3));
-  }
+  for (int y = 0; y < h; ++y) luma_dc_row(s, y, w, out.pixels.data() + static_cast<std::size_t>(y) * w);
   return out;
 }
 
