@@ -2,9 +2,16 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "kycprep/resize.hpp"
+#include "resize/area.hpp"
 
 using namespace kycprep;
 
@@ -165,4 +172,193 @@ TEST(resize, area_filter_is_the_exact_area_mean) {
           }
         EXPECT_NEAR(out.pixels[(static_cast<std::size_t>(y) * 720 + x) * 3 + c], sum / area, 1.0) << x << "," << y;
       }
+}
+
+// The area downscaler itself (resize/area.hpp), against an independent
+// double-precision computation of the exact area mean.
+namespace {
+
+image noise(int w, int h, int channels, std::uint32_t seed) {
+  image img;
+  img.width = w;
+  img.height = h;
+  img.channels = channels;
+  img.pixels.resize(img.stride() * static_cast<std::size_t>(h));
+  std::uint32_t s = seed * 2654435761u + 1;
+  for (auto& v : img.pixels) {
+    s ^= s << 13;
+    s ^= s >> 17;
+    s ^= s << 5;
+    v = static_cast<std::uint8_t>(s >> 24);
+  }
+  return img;
+}
+
+// Box weights along one axis: how much of [o*s, (o+1)*s) each source sample
+// covers, over s (s = src / dst), from the real-number geometry.
+std::vector<std::vector<std::pair<int, double>>> box_weights(int src, int dst) {
+  std::vector<std::vector<std::pair<int, double>>> w(static_cast<std::size_t>(dst));
+  const double s = static_cast<double>(src) / dst;
+  for (int o = 0; o < dst; ++o) {
+    const double a = o * s, b = std::min<double>(src, (o + 1) * s);
+    for (int i = static_cast<int>(std::floor(a)); i < src && i < b; ++i) {
+      const double cover = std::min<double>(i + 1, b) - std::max<double>(i, a);
+      if (cover > 0) w[static_cast<std::size_t>(o)].emplace_back(i, cover / s);
+    }
+  }
+  return w;
+}
+
+// The exact area mean of every output sample, separably in double.
+std::vector<double> area_reference(const image& src, int dw, int dh) {
+  const int C = src.channels;
+  const auto wy = box_weights(src.height, dh), wx = box_weights(src.width, dw);
+  std::vector<double> out(static_cast<std::size_t>(dw) * dh * C), row(src.stride());
+  for (int y = 0; y < dh; ++y) {
+    std::fill(row.begin(), row.end(), 0.0);
+    for (auto [j, wj] : wy[static_cast<std::size_t>(y)]) {
+      const std::uint8_t* in = src.pixels.data() + static_cast<std::size_t>(j) * src.stride();
+      for (std::size_t i = 0; i < row.size(); ++i) row[i] += wj * in[i];
+    }
+    for (int x = 0; x < dw; ++x)
+      for (int c = 0; c < C; ++c) {
+        double sum = 0;
+        for (auto [i, wi] : wx[static_cast<std::size_t>(x)]) sum += wi * row[static_cast<std::size_t>(i * C + c)];
+        out[(static_cast<std::size_t>(y) * dw + x) * C + c] = sum;
+      }
+  }
+  return out;
+}
+
+image downscale(const image& src, int dw, int dh, detail::area_isa isa) {
+  image out;
+  out.width = dw;
+  out.height = dh;
+  out.channels = src.channels;
+  out.pixels.assign(out.stride() * static_cast<std::size_t>(dh), 0);
+  detail::area_downscale(src.view(), out, isa);
+  return out;
+}
+
+// Both builds of the loops give the same bytes, every one within 0.51 of the
+// exact mean (area.hpp's promise: one rounding plus at most 1/128 of a level).
+void expect_exact_area_mean(const image& src, int dw, int dh) {
+  SCOPED_TRACE(std::to_string(src.width) + "x" + std::to_string(src.height) + "x" + std::to_string(src.channels) +
+               " -> " + std::to_string(dw) + "x" + std::to_string(dh));
+  const image best = downscale(src, dw, dh, detail::area_isa::best);
+  const image portable = downscale(src, dw, dh, detail::area_isa::baseline);
+  ASSERT_TRUE(best.pixels == portable.pixels) << "the SIMD and portable loops differ";
+  const std::vector<double> ref = area_reference(src, dw, dh);
+  double worst = 0;
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i)
+    if (std::abs(best.pixels[i] - ref[i]) > worst) worst = std::abs(best.pixels[i] - ref[i]), at = i;
+  EXPECT_LE(worst, 0.51) << "sample " << at << ": " << int{best.pixels[at]} << " for " << ref[at];
+}
+
+}  // namespace
+
+TEST(area_downscale, every_pixel_of_real_crop_sizes_is_the_exact_area_mean) {
+  // The usual crop (ratio ~1.21) and a ~3.15x one, in RGB and gray.
+  for (int channels : {3, 1}) {
+    expect_exact_area_mean(noise(871, 1163, channels, 1), 720, 960);
+    expect_exact_area_mean(noise(2268, 3024, channels, 2), 720, 960);
+  }
+}
+
+TEST(area_downscale, edge_sizes_and_ratios) {
+  struct sizes {
+    int sw, sh, dw, dh;
+  };
+  const sizes cases[] = {
+      // width or height 1; dst == src in one dimension or both
+      {1, 1, 1, 1}, {5, 1, 1, 1}, {1, 7, 1, 3}, {7, 5, 7, 2}, {9, 9, 4, 9}, {33, 17, 33, 17}, {64, 3, 64, 1},
+      {3, 64, 1, 64},
+      // ratio just above 1
+      {721, 961, 720, 960}, {17, 13, 16, 12}, {1001, 3, 1000, 2}, {3, 1001, 2, 1000},
+      // odd sizes, widths not a multiple of 8, everything into one sample
+      {37, 29, 5, 3}, {23, 41, 9, 10}, {31, 33, 10, 11}, {100, 100, 1, 1}, {2000, 2, 3, 1}, {2, 2000, 1, 3},
+      // large ratios (the detection input is ~8x)
+      {1000, 800, 97, 71}, {641, 479, 11, 9},
+  };
+  for (const auto& c : cases)
+    for (int channels : {3, 1})
+      expect_exact_area_mean(noise(c.sw, c.sh, channels, static_cast<std::uint32_t>(c.sw * 7 + c.sh)), c.dw, c.dh);
+}
+
+TEST(area_downscale, leaves_an_empty_or_larger_destination_untouched) {
+  const image src = noise(10, 8, 3, 9);
+  for (auto [w, h] : {std::pair{0, 4}, std::pair{4, 0}, std::pair{11, 4}, std::pair{4, 9}}) {
+    image out;
+    out.width = w;
+    out.height = h;
+    out.pixels.assign(out.stride() * static_cast<std::size_t>(h), 7);
+    detail::area_downscale(src.view(), out);
+    EXPECT_TRUE(std::all_of(out.pixels.begin(), out.pixels.end(), [](std::uint8_t v) { return v == 7; }))
+        << w << "x" << h;
+  }
+}
+
+TEST(area_downscale, random_small_sizes) {
+  std::uint32_t s = 12345;
+  auto next = [&](int n) {
+    s = s * 1103515245u + 12345u;
+    return 1 + static_cast<int>((s >> 8) % static_cast<std::uint32_t>(n));
+  };
+  for (int round = 0; round < 150; ++round) {
+    const int sw = next(70), sh = next(70);
+    const image src = noise(sw, sh, round % 2 == 0 ? 3 : 1, static_cast<std::uint32_t>(round));
+    expect_exact_area_mean(src, next(sw), next(sh));
+  }
+}
+
+TEST(area_downscale, sizes_past_the_16_bit_paths) {
+  // Wider than the int32 horizontal sums allow (32640 * width), and more
+  // output rows than an int16 weight holds: the int64 loops.
+  expect_exact_area_mean(noise(70000, 2, 1, 3), 3, 1);
+  expect_exact_area_mean(noise(66000, 2, 3, 4), 7, 1);
+  expect_exact_area_mean(noise(1, 40000, 1, 5), 1, 33000);
+}
+
+TEST(area_downscale, flat_colours_stay_exact) {
+  for (int level : {0, 1, 127, 128, 254, 255})
+    for (auto [sw, sh, dw, dh] :
+         {std::array{871, 1163, 720, 960}, std::array{2268, 3024, 720, 960}, std::array{9, 7, 2, 3}})
+      for (auto isa : {detail::area_isa::best, detail::area_isa::baseline}) {
+        image src;
+        src.width = sw;
+        src.height = sh;
+        src.pixels.assign(src.stride() * static_cast<std::size_t>(sh), static_cast<std::uint8_t>(level));
+        const image out = downscale(src, dw, dh, isa);
+        EXPECT_TRUE(std::all_of(out.pixels.begin(), out.pixels.end(), [&](std::uint8_t v) { return v == level; }))
+            << level << " " << sw << "x" << sh;
+      }
+}
+
+TEST(area_downscale, known_values) {
+  // 0 90 180 over two outputs: [0, 1.5) -> (0 + 90 / 2) / 1.5 = 30, [1.5, 3) -> (90 / 2 + 180) / 1.5 = 150.
+  image src;
+  src.width = 3;
+  src.height = 1;
+  src.channels = 1;
+  src.pixels = {0, 90, 180};
+  for (auto isa : {detail::area_isa::best, detail::area_isa::baseline})
+    EXPECT_EQ(downscale(src, 2, 1, isa).pixels, (std::vector<std::uint8_t>{30, 150}));
+  // The same, vertically and in RGB (one channel per ramp direction).
+  src.width = 1;
+  src.height = 3;
+  src.channels = 3;
+  src.pixels = {0, 180, 9, 90, 90, 9, 180, 0, 9};
+  for (auto isa : {detail::area_isa::best, detail::area_isa::baseline})
+    EXPECT_EQ(downscale(src, 1, 2, isa).pixels, (std::vector<std::uint8_t>{30, 150, 9, 150, 30, 9}));
+}
+
+TEST(area_downscale, concurrent_calls_give_the_serial_bytes) {
+  const image src = noise(871, 1163, 3, 6);
+  const image serial = downscale(src, 720, 960, detail::area_isa::best);
+  std::vector<image> outs(4);
+  std::vector<std::thread> threads;
+  for (auto& o : outs) threads.emplace_back([&] { o = downscale(src, 720, 960, detail::area_isa::best); });
+  for (auto& t : threads) t.join();
+  for (const auto& o : outs) EXPECT_TRUE(o.pixels == serial.pixels);
 }
