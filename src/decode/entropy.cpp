@@ -12,6 +12,10 @@
 #include <array>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace kycprep::detail {
 
 namespace {
@@ -569,6 +573,29 @@ constexpr auto select_in_byte = [] {
   }
 }
 
+// Writes a decoded 128-byte block to `to` (64-byte aligned) with streaming
+// stores, then zeroes it for the next block.
+[[gnu::always_inline]] inline void stream_block(std::int16_t* to, std::int16_t* blk) {
+#if defined(__SSE2__)
+  auto* d = reinterpret_cast<__m128i*>(to);
+  auto* b = reinterpret_cast<__m128i*>(blk);
+  for (int k = 0; k < 8; ++k) {
+    _mm_stream_si128(d + k, _mm_load_si128(b + k));
+    _mm_store_si128(b + k, _mm_setzero_si128());
+  }
+#else
+  std::memcpy(to, blk, 64 * sizeof(std::int16_t));
+  std::memset(blk, 0, 64 * sizeof(std::int16_t));
+#endif
+}
+
+// Orders the streaming stores before anything that follows.
+inline void stream_done() {
+#if defined(__SSE2__)
+  _mm_sfence();
+#endif
+}
+
 enum class scan_kind { sequential, dc_first, dc_refine, ac_first, ac_refine };
 
 // One scan of one kind, from `data` to the marker that follows (`next`, its
@@ -590,23 +617,35 @@ template <scan_kind kind>
   bool ok = false;
   const auto nothing = [](int) {};
   if constexpr (kind == scan_kind::sequential) {
-    // Each finished MCU row's DC terms into the planes' dc arrays, while
-    // the row is still in cache.
-    const auto copy_dc = [&](int my) {
-      for (int c = 0; c < sc.n; ++c) {
-        coef_plane& pl = *sc.comps[c].plane;
-        const int rows = sc.n == 1 ? 1 : sc.comps[c].mcu_h;
-        const std::size_t first = static_cast<std::size_t>(my) * static_cast<std::size_t>(rows) * static_cast<std::size_t>(pl.stride_blocks);
-        const std::size_t count = static_cast<std::size_t>(rows) * static_cast<std::size_t>(pl.stride_blocks);
-        const std::int16_t* from = coef[c] + first * 64;
-        std::int16_t* to = pl.dc.data() + first;
-        for (std::size_t i = 0; i < count; ++i) to[i] = from[i * 64];
-      }
-    };
+    // Each block is decoded into a zeroed scratch block in L1, then written
+    // out whole with streaming stores (and its DC term into the plane's dc
+    // array). So the ~37 MB coefficient array is never zeroed, never read
+    // for ownership and never pulled through the caches, which keep the
+    // detector's data instead.
+    alignas(64) std::int16_t blk[64] = {};
+    std::int16_t* dc[4] = {};
+    for (int c = 0; c < sc.n; ++c) dc[c] = sc.comps[c].plane->dc.data();
     ok = run_scan(
         sc, br, st,
-        [&](int c, std::size_t i) __attribute__((always_inline)) { block_sequential(br, sc.comps[c], st.pred[c], coef[c] + i * 64); },
-        copy_dc);
+        [&](int c, std::size_t i) __attribute__((always_inline)) {
+          block_sequential(br, sc.comps[c], st.pred[c], blk);
+          dc[c][i] = blk[0];
+          stream_block(coef[c] + i * 64, blk);
+        },
+        nothing);
+    stream_done();
+    // Blocks no scan codes (a non-interleaved scan covers only
+    // width_in_blocks x height_in_blocks of the MCU-padded array) are zero.
+    if (sc.n == 1) {
+      const coef_plane& pl = *sc.comps[0].plane;
+      const std::size_t stride = static_cast<std::size_t>(pl.stride_blocks);
+      const std::size_t wib = static_cast<std::size_t>(pl.width_in_blocks);
+      if (wib < stride)
+        for (int by = 0; by < pl.height_in_blocks; ++by)
+          std::memset(coef[0] + (static_cast<std::size_t>(by) * stride + wib) * 64, 0, (stride - wib) * 64 * sizeof(std::int16_t));
+      std::memset(coef[0] + static_cast<std::size_t>(pl.height_in_blocks) * stride * 64, 0,
+                  static_cast<std::size_t>(pl.rows_blocks - pl.height_in_blocks) * stride * 64 * sizeof(std::int16_t));
+    }
   } else if constexpr (kind == scan_kind::dc_first) {  // jdphuff.c decode_mcu_DC_first
     ok = run_scan(sc, br, st, [&](int c, std::size_t i) __attribute__((always_inline)) {
       br.ensure(32);
@@ -835,7 +874,10 @@ std::optional<coef_frame> entropy_decode(std::span<const std::uint8_t> jpeg, int
             pl.height_in_blocks = static_cast<int>((static_cast<long>(frame.height) * cp.v + frame.max_v * 8 - 1) / (frame.max_v * 8));
             pl.stride_blocks = (pl.width_in_blocks + cp.h - 1) / cp.h * cp.h;
             pl.rows_blocks = (pl.height_in_blocks + cp.v - 1) / cp.v * cp.v;
-            pl.coef.assign(static_cast<std::size_t>(pl.stride_blocks) * static_cast<std::size_t>(pl.rows_blocks) * 64, 0);
+            // A sequential scan writes every block of its components (each
+            // component is in exactly one); progressive scans accumulate.
+            pl.coef = coef_array(static_cast<std::size_t>(pl.stride_blocks) * static_cast<std::size_t>(pl.rows_blocks) * 64);
+            if (frame.progressive) std::memset(pl.coef.data(), 0, pl.coef.size() * sizeof(std::int16_t));
             if (!frame.progressive)
               pl.dc.assign(static_cast<std::size_t>(pl.stride_blocks) * static_cast<std::size_t>(pl.rows_blocks), 0);
             frame.planes.push_back(std::move(pl));

@@ -21,12 +21,41 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 namespace kycprep::detail {
+
+/// A coefficient array, 64-byte aligned (one block is two cache lines) and
+/// not zeroed when allocated: the decoder writes every block (see
+/// entropy.cpp), so a zeroing pass would only cost memory bandwidth.
+class coef_array {
+ public:
+  coef_array() = default;
+  explicit coef_array(std::size_t n)
+      : p_(static_cast<std::int16_t*>(::operator new(n * sizeof(std::int16_t), std::align_val_t{64}))), n_(n) {}
+  [[nodiscard]] std::int16_t* data() noexcept { return p_.get(); }
+  [[nodiscard]] const std::int16_t* data() const noexcept { return p_.get(); }
+  [[nodiscard]] std::size_t size() const noexcept { return n_; }
+  [[nodiscard]] bool empty() const noexcept { return n_ == 0; }
+  std::int16_t& operator[](std::size_t i) noexcept { return p_.get()[i]; }
+  const std::int16_t& operator[](std::size_t i) const noexcept { return p_.get()[i]; }
+  friend bool operator==(const coef_array& a, const coef_array& b) noexcept {
+    return a.n_ == b.n_ && (a.n_ == 0 || std::memcmp(a.data(), b.data(), a.n_ * sizeof(std::int16_t)) == 0);
+  }
+
+ private:
+  struct release {
+    void operator()(std::int16_t* p) const noexcept { ::operator delete(p, std::align_val_t{64}); }
+  };
+  std::unique_ptr<std::int16_t[], release> p_;
+  std::size_t n_ = 0;
+};
 
 /// One component's coefficients. Blocks are stored row by row, 64
 /// coefficients each in natural (row-major) order, as libjpeg's JBLOCK.
@@ -38,11 +67,11 @@ struct coef_plane {
   int height_in_blocks = 0;   ///< likewise for height
   int stride_blocks = 0;      ///< blocks per stored row (>= width_in_blocks; MCU-padded)
   int rows_blocks = 0;        ///< stored block rows (>= height_in_blocks; MCU-padded)
-  std::vector<std::int16_t> coef;  ///< stride_blocks * rows_blocks * 64
+  coef_array coef;  ///< stride_blocks * rows_blocks * 64, all zero where no scan wrote
   /// Sequential frames: each block's DC term again, stride_blocks per row,
-  /// copied row by row while the rows are in cache (a 1/8 luma proxy reads
-  /// 2 bytes per block from here instead of a cache line from `coef`).
-  /// Empty for progressive frames.
+  /// written as each block is decoded (a 1/8 luma proxy reads 2 bytes per
+  /// block from here instead of a cache line from `coef`). Empty for
+  /// progressive frames.
   std::vector<std::int16_t> dc;
 
   [[nodiscard]] const std::int16_t* block(int bx, int by) const {
