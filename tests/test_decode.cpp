@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -2787,6 +2788,108 @@ TEST(CoefSimd, RealPhotosDecodeExactlyAsLibjpeg) {
     ++decoded_files;
   }
   EXPECT_GE(decoded_files, 10);
+}
+
+}  // namespace
+}  // namespace kycprep
+
+
+namespace kycprep {
+namespace {
+
+// The MCU padding blocks that no scan codes (right of width_in_blocks and
+// below height_in_blocks in a non-interleaved scan) must be zero.
+::testing::AssertionResult ent_padding_zero(const detail::coef_frame& f) {
+  for (std::size_t c = 0; c < f.planes.size(); ++c) {
+    const auto& p = f.planes[c];
+    for (int by = 0; by < p.rows_blocks; ++by)
+      for (int bx = 0; bx < p.stride_blocks; ++bx) {
+        if (bx < p.width_in_blocks && by < p.height_in_blocks) continue;
+        const std::int16_t* b = p.block(bx, by);
+        for (int k = 0; k < 64; ++k)
+          if (b[k] != 0) return ::testing::AssertionFailure() << "component " << c << " padding block (" << bx << "," << by << ") not zero";
+      }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// A pool hands a frame's arrays back to the next frame. The recycled memory
+// still holds the last frame's values (here scribbled over), so this also
+// checks that a sequential decode writes every block, padding included
+// (an interleaved scan codes the MCUs' dummy blocks; a non-interleaved one
+// leaves them zero), as the arrays are no longer zeroed when allocated.
+TEST(CoefPool, ArraysAreReusedAndEveryBlockIsRewritten) {
+  auto seq = [](std::initializer_list<int> comps) {
+    jpeg_scan_info s{};
+    s.comps_in_scan = static_cast<int>(comps.size());
+    int i = 0;
+    for (int c : comps) s.component_index[i++] = c;
+    s.Se = 63;
+    return s;
+  };
+  ent_enc e = ent_with(ent_layouts[0], 101, 77);  // 4:2:0, MCU padding on both axes
+  const ent_bytes interleaved = ent_encode(e);
+  e.scans = {seq({0}), seq({1}), seq({2})};        // non-interleaved: padding blocks never coded
+  const ent_bytes separate = ent_encode(e);
+  for (const ent_bytes* b : {&interleaved, &separate}) {
+    const ent_ref r = ent_libjpeg(*b);
+    ASSERT_TRUE(r.ok);
+    const auto fresh = detail::entropy_decode(*b, 1000);  // from the heap
+    ASSERT_TRUE(fresh.has_value());
+    const auto same_arrays = [&](const detail::coef_frame& f) {
+      for (std::size_t c = 0; c < f.planes.size(); ++c)
+        if (!(f.planes[c].coef == fresh->planes[c].coef)) return false;
+      return true;
+    };
+    if (b == &separate) EXPECT_TRUE(ent_padding_zero(*fresh));
+    detail::coef_pool pool(64u << 20);
+    std::set<const std::int16_t*> first;
+    std::size_t bytes = 0;
+    {
+      auto f = detail::entropy_decode(*b, 1000, nullptr, std::size_t{1} << 32, detail::entropy_isa::best, &pool);
+      ASSERT_TRUE(f.has_value());
+      EXPECT_TRUE(ent_same(*f, r));
+      EXPECT_TRUE(same_arrays(*f));
+      EXPECT_EQ(pool.retained_bytes(), 0u);  // every array is out
+      for (auto& p : f->planes) {
+        first.insert(p.coef.data());
+        bytes += p.coef.size() * sizeof(std::int16_t);
+        std::memset(p.coef.data(), 0x5A, p.coef.size() * sizeof(std::int16_t));
+      }
+    }
+    EXPECT_EQ(pool.retained_bytes(), bytes);  // all back
+    {
+      auto f = detail::entropy_decode(*b, 1000, nullptr, std::size_t{1} << 32, detail::entropy_isa::baseline, &pool);
+      ASSERT_TRUE(f.has_value());
+      EXPECT_TRUE(ent_same(*f, r));
+      EXPECT_TRUE(same_arrays(*f));  // every block rewritten, padding included
+      for (const auto& p : f->planes) EXPECT_EQ(first.count(p.coef.data()), 1u) << "a new array instead of a kept one";
+    }
+    pool.set_limit(bytes - 1);  // the smallest array goes, the others stay
+    EXPECT_LT(pool.retained_bytes(), bytes);
+    EXPECT_GT(pool.retained_bytes(), 0u);
+    pool.clear();
+    EXPECT_EQ(pool.retained_bytes(), 0u);
+  }
+}
+
+// A pool keeps at most its limit, and the largest arrays first.
+TEST(CoefPool, KeepsTheLargestArraysWithinItsLimit) {
+  detail::coef_pool pool(1000 * sizeof(std::int16_t));
+  {
+    auto a = pool.take(100), b = pool.take(600), c = pool.take(300), d = pool.take(2000);
+    EXPECT_EQ(a.size(), 100u);
+    EXPECT_EQ(d.size(), 2000u);
+  }  // 2000 alone is above the limit: freed; then 600 + 300 + 100 fit
+  EXPECT_EQ(pool.retained_bytes(), 1000 * sizeof(std::int16_t));
+  auto e = pool.take(250);  // the smallest kept one large enough: 300
+  EXPECT_EQ(pool.retained_bytes(), 700 * sizeof(std::int16_t));
+  EXPECT_EQ(e.size(), 250u);
+  {
+    auto f = pool.take(900);  // none large enough: new
+    EXPECT_EQ(pool.retained_bytes(), 700 * sizeof(std::int16_t));
+  }  // 900 back: it displaces the smaller 600 and 100 to stay within 1000
+  EXPECT_EQ(pool.retained_bytes(), 900 * sizeof(std::int16_t));
 }
 
 }  // namespace

@@ -652,3 +652,43 @@ TEST(prepare, one_entropy_pass_and_two_find_the_same_face) {
   const auto as_face = [](rect c) { return face{float(c.x), float(c.y), float(c.w), float(c.h)}; };
   EXPECT_GT(box_iou(as_face(one->crop), as_face(two->crop)), 0.8);
 }
+
+// A workspace changes where the buffers come from, never the result; it
+// keeps the coefficient arrays of the one-pass route between calls, within
+// max_coefficient_bytes, and gives them back on release().
+TEST(prepare, a_workspace_gives_the_same_bytes_and_keeps_its_buffers) {
+  const auto big = large_face_jpeg();
+  ASSERT_FALSE(big.empty());
+  auto det = make_default_detector();
+  ASSERT_TRUE(det.ok());
+  prepare_options o;
+  o.detector = det.value();
+  o.use_exif_thumbnail = false;  // the whole-photo search: coefficients read once
+  const std::vector<std::vector<std::uint8_t>> inputs = {
+      big, test::read_bytes(test::data_dir() / "samples/messi_landscape.jpg"),
+      test::read_bytes(test::data_dir() / "samples/cameraman_portrait.png"), big};
+  workspace ws;
+  EXPECT_EQ(ws.retained_bytes(), 0u);
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    SCOPED_TRACE(i);
+    auto plain = prepare(inputs[i], o);
+    auto reused = prepare(inputs[i], o, ws);
+    ASSERT_EQ(plain.ok(), reused.ok());
+    if (!plain) {
+      EXPECT_EQ(plain.error().code, reused.error().code);
+      continue;
+    }
+    EXPECT_EQ(plain->jpeg, reused->jpeg);
+    EXPECT_EQ(plain->detected_on, reused->detected_on);
+  }
+  // The 12 MP-class file's arrays are kept (~2 bytes per coefficient).
+  EXPECT_GT(ws.retained_bytes(), 8u << 20);
+  EXPECT_LE(ws.retained_bytes(), o.max_coefficient_bytes);
+  o.max_coefficient_bytes = 1u << 20;  // a lower limit applies at the next call
+  ASSERT_TRUE(prepare(inputs[1], o, ws).ok());
+  EXPECT_LE(ws.retained_bytes(), 1u << 20);
+  ws.release();
+  EXPECT_EQ(ws.retained_bytes(), 0u);
+  workspace moved = std::move(ws);
+  EXPECT_TRUE(prepare(inputs[0], o, ws).ok());  // a moved-from workspace still works
+}

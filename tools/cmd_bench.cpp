@@ -4,6 +4,7 @@
 // file I/O is never measured; every figure is a median with its spread.
 #include <CLI/CLI.hpp>
 #include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/enumerable_thread_specific.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/partitioner.h>
 #include <oneapi/tbb/task_arena.h>
@@ -137,8 +138,11 @@ struct kycprep_run {
   std::vector<double> pass_images, pass_mp;         ///< images and source MP per pass (successes)
 };
 
+// One kycprep::workspace per thread, kept across passes, as a batch job keeps them.
+using workspaces = tbb::enumerable_thread_specific<workspace>;
+
 kycprep_run run_kycprep(const std::vector<loaded_input>& in, const prepare_options& opt, int threads, int repeat,
-                        int warmup) {
+                        int warmup, workspaces& spaces) {
   kycprep_run r;
   r.threads = threads;
   // With several threads a pass over few files ends with one image running
@@ -154,7 +158,7 @@ kycprep_run run_kycprep(const std::vector<loaded_input>& in, const prepare_optio
     auto one = [&](std::size_t k) {
       const loaded_input& li = in[k % in.size()];
       const auto t0 = clock_type::now();
-      auto p = prepare(li.in.bytes, opt);
+      auto p = prepare(li.in.bytes, opt, spaces.local());
       results[k].total_ms = std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
       if (p) {
         results[k].stages = p->timings;
@@ -467,10 +471,11 @@ int run_bench(bench_args& a) {
 
   std::vector<kycprep_run> runs;
   std::vector<comparator_result> cmp;
+  workspaces spaces;
   double vips_startup = 0;
   double rss_after_kycprep = 0;
   if (!a.compare && a.threads == 1) {
-    runs.push_back(run_kycprep(in, opt, 1, a.repeat, a.warmup));
+    runs.push_back(run_kycprep(in, opt, 1, a.repeat, a.warmup, spaces));
     rss_after_kycprep = peak_rss_mb();
   } else if (!a.compare) {
     // The scaling figure needs a one-thread run too. Rounds: one pass on N
@@ -479,9 +484,9 @@ int run_bench(bench_args& a) {
     // rounds' ratios).
     kycprep_run many, one;
     for (int round = 0; round < a.repeat; ++round) {
-      merge(many, run_kycprep(in, opt, a.threads, 1, round == 0 ? a.warmup : 0));
+      merge(many, run_kycprep(in, opt, a.threads, 1, round == 0 ? a.warmup : 0, spaces));
       if (round == 0) rss_after_kycprep = peak_rss_mb();
-      merge(one, run_kycprep(in, opt, 1, 1, round == 0 ? a.warmup : 0));
+      merge(one, run_kycprep(in, opt, 1, 1, round == 0 ? a.warmup : 0, spaces));
     }
     runs.push_back(std::move(many));
     runs.push_back(std::move(one));
@@ -499,10 +504,10 @@ int run_bench(bench_args& a) {
       co.repeat = 1;
       co.warmup = round == 0 ? a.warmup : 0;
       if (a.threads > 1) {
-        merge(many_run, run_kycprep(in, opt, a.threads, 1, co.warmup));
+        merge(many_run, run_kycprep(in, opt, a.threads, 1, co.warmup, spaces));
         if (round == 0) rss_after_kycprep = peak_rss_mb();
       }
-      merge(single_run, run_kycprep(in, opt, 1, 1, co.warmup));
+      merge(single_run, run_kycprep(in, opt, 1, 1, co.warmup, spaces));
       if (a.threads == 1 && round == 0) rss_after_kycprep = peak_rss_mb();
       std::vector<comparator_result> now;
       now.push_back(run_naive_opencv(bi, co));

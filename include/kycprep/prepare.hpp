@@ -8,7 +8,8 @@
 //
 // prepare() is a pure function of (bytes, options): it keeps no global
 // state, is safe to call concurrently from many threads, and returns every
-// per-image failure as an error value.
+// per-image failure as an error value. A thread that prepares one photo
+// after another passes its own `workspace` to reuse the large buffers.
 #pragma once
 
 #include <array>
@@ -138,6 +139,42 @@ struct prepared {
 
 /// Runs the pipeline on encoded bytes.
 KYCPREP_API result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_options& opt = {});
+
+class workspace;
+
+/// The same, reusing the large buffers `ws` kept from earlier calls (today
+/// the DCT coefficient arrays of the one-pass JPEG route, ~37 MB at 12 MP).
+/// Same result, byte for byte, as prepare(bytes, opt).
+KYCPREP_API result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_options& opt, workspace& ws);
+
+/// Memory one thread reuses from one prepare() call to the next. Without it
+/// each call takes its buffers afresh, and whenever the allocator has given
+/// the last ones back to the system (which other work in the process makes
+/// likely) touching them again costs thousands of page faults: 5-20 ms on a
+/// stripped 12 MP JPEG (docs/PERFORMANCE.md). Keep one per worker thread
+/// (the batch engine and `kycprep bench` do); it holds at most
+/// prepare_options::max_coefficient_bytes between calls. Not thread-safe:
+/// one call at a time per workspace. Movable, not copyable.
+class KYCPREP_API workspace {
+ public:
+  workspace();
+  ~workspace();
+  workspace(workspace&&) noexcept;
+  workspace& operator=(workspace&&) noexcept;
+  workspace(const workspace&) = delete;
+  workspace& operator=(const workspace&) = delete;
+
+  /// Bytes kept for the next call.
+  [[nodiscard]] std::size_t retained_bytes() const noexcept;
+  /// Gives them back (the next call allocates afresh).
+  void release() noexcept;
+
+ private:
+  friend KYCPREP_API result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_options& opt,
+                                              workspace& ws);
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
 
 /// Reads a file (bounded by opt.decode.limits.max_input_bytes) and prepares it.
 KYCPREP_API result<prepared> prepare_file(const std::string& path, const prepare_options& opt = {});

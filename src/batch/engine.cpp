@@ -1,5 +1,6 @@
 #include "batch/engine.hpp"
 
+#include <oneapi/tbb/enumerable_thread_specific.h>
 #include <oneapi/tbb/parallel_pipeline.h>
 #include <oneapi/tbb/task_arena.h>
 
@@ -162,8 +163,11 @@ result<batch_stats> run_batch_with(batch_source& source, batch_sink& sink, const
 }  // namespace detail
 
 result<batch_stats> run_batch(batch_source& source, batch_sink& sink, const batch_options& opt) {
-  return detail::run_batch_with(source, sink, opt, [](std::span<const std::uint8_t> bytes, const prepare_options& o) {
-    return prepare(bytes, o);
+  // One workspace per worker thread: the large buffers are reused from
+  // image to image instead of being faulted in afresh.
+  tbb::enumerable_thread_specific<workspace> spaces;
+  return detail::run_batch_with(source, sink, opt, [&spaces](std::span<const std::uint8_t> bytes, const prepare_options& o) {
+    return prepare(bytes, o, spaces.local());
   });
 }
 

@@ -353,7 +353,8 @@ bool coefficient_image::own_entropy_decoder() const { return !s_->own.planes.emp
 const std::vector<std::string>& coefficient_image::warnings() const { return s_->warnings; }
 const std::vector<std::uint8_t>& coefficient_image::icc_profile() const { return s_->icc; }
 
-result<coefficient_image> read_coefficients(std::span<const std::uint8_t> bytes, const decode_options& opt) {
+result<coefficient_image> read_coefficients(std::span<const std::uint8_t> bytes, const decode_options& opt,
+                                            coef_pool* pool) {
   if (bytes.empty()) return error{error_code::empty_input, stage::sniff, "input is empty (0 bytes)"};
   if (bytes.size() > opt.limits.max_input_bytes)
     return error{error_code::input_too_large, stage::read,
@@ -379,7 +380,7 @@ result<coefficient_image> read_coefficients(std::span<const std::uint8_t> bytes,
                      (static_cast<std::size_t>(ci.comp_info[c].height_in_blocks) + ci.comp_info[c].v_samp_factor) *
                      sizeof(JBLOCK);
   if (auto f = entropy_decode(bytes, static_cast<int>(std::min<std::uint32_t>(opt.limits.max_scans, 1u << 20)), nullptr,
-                              libjpeg_bytes);
+                              libjpeg_bytes, entropy_isa::best, pool);
       f && same_layout(*f, ci)) {
     s->own = std::move(*f);
   } else if (!phase_read(s.get())) {

@@ -32,6 +32,8 @@
 
 namespace kycprep::detail {
 
+class coef_pool;  // decode/entropy.hpp
+
 /// The quantised DCT coefficients of a whole JPEG, read by one entropy
 /// decoding pass. Move-only; owns the libjpeg decompressor that owns the
 /// coefficient arrays. Reading it (dc_proxy, decode_region) is thread-safe.
@@ -79,7 +81,11 @@ class coefficient_image {
 /// kycprep::decode at little cost: anything but 8-bit gray or 8-bit YCbCr with
 /// luma sampling 1x1, 2x1, 1x2 or 2x2 and chroma 1x1 (so 4:1:1, CMYK, YCCK,
 /// RGB-coded and 12-bit files are refused).
-result<coefficient_image> read_coefficients(std::span<const std::uint8_t> bytes, const decode_options& opt);
+///
+/// The coefficient arrays come from `pool` when given (one per thread; it
+/// must outlive the coefficient_image), else from the heap.
+result<coefficient_image> read_coefficients(std::span<const std::uint8_t> bytes, const decode_options& opt,
+                                            coef_pool* pool = nullptr);
 
 /// The 1/8-scale RGB image (ceil(width/8) x ceil(height/8)) for face
 /// detection, equal to libjpeg's ISLOW decode at scale 1/8: luma from the DC

@@ -715,8 +715,83 @@ std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[
 
 }  // namespace
 
+namespace {
+std::int16_t* allocate_coefficients(std::size_t n) {
+  return static_cast<std::int16_t*>(::operator new(n * sizeof(std::int16_t), std::align_val_t{64}));
+}
+void free_coefficients(std::int16_t* p) noexcept { ::operator delete(p, std::align_val_t{64}); }
+}  // namespace
+
+coef_array::coef_array(std::size_t n) : p_(allocate_coefficients(n)), n_(n), capacity_(n) {}
+
+coef_array::~coef_array() {
+  if (p_ == nullptr) return;
+  if (pool_ != nullptr) pool_->give(p_, capacity_);
+  else free_coefficients(p_);
+}
+
+coef_pool::coef_pool(std::size_t limit) : limit_(limit) {}
+coef_pool::~coef_pool() { clear(); }
+
+coef_array coef_pool::take(std::size_t n) {
+  std::size_t best = count_;
+  for (std::size_t i = 0; i < count_; ++i)
+    if (free_[i].capacity >= n && (best == count_ || free_[i].capacity < free_[best].capacity)) best = i;
+  coef_array a;
+  if (best < count_) {
+    a.p_ = free_[best].p;
+    a.capacity_ = free_[best].capacity;
+    retained_ -= a.capacity_ * sizeof(std::int16_t);
+    free_[best] = free_[--count_];
+  } else {
+    a.p_ = allocate_coefficients(n);
+    a.capacity_ = n;
+  }
+  a.n_ = n;
+  a.pool_ = this;
+  return a;
+}
+
+void coef_pool::drop_smallest() noexcept {
+  std::size_t s = 0;
+  for (std::size_t i = 1; i < count_; ++i)
+    if (free_[i].capacity < free_[s].capacity) s = i;
+  retained_ -= free_[s].capacity * sizeof(std::int16_t);
+  free_coefficients(free_[s].p);
+  free_[s] = free_[--count_];
+}
+
+// Keeps the largest arrays within the limits (a larger photo's arrays
+// serve a smaller one too, not the other way round).
+void coef_pool::give(std::int16_t* p, std::size_t capacity) noexcept {
+  const std::size_t bytes = capacity * sizeof(std::int16_t);
+  for (;;) {
+    const bool fits = count_ < max_buffers && retained_ + bytes <= limit_;
+    if (fits) break;
+    std::size_t s = 0;
+    for (std::size_t i = 1; i < count_; ++i)
+      if (free_[i].capacity < free_[s].capacity) s = i;
+    if (count_ == 0 || free_[s].capacity >= capacity || bytes > limit_) {
+      free_coefficients(p);
+      return;
+    }
+    drop_smallest();
+  }
+  free_[count_++] = {p, capacity};
+  retained_ += bytes;
+}
+
+void coef_pool::set_limit(std::size_t limit) noexcept {
+  limit_ = limit;
+  while (count_ > 0 && retained_ > limit_) drop_smallest();
+}
+
+void coef_pool::clear() noexcept {
+  while (count_ > 0) drop_smallest();
+}
+
 std::optional<coef_frame> entropy_decode(std::span<const std::uint8_t> jpeg, int max_scans, std::string* why,
-                                         std::size_t max_coefficient_bytes, entropy_isa isa) {
+                                         std::size_t max_coefficient_bytes, entropy_isa isa, coef_pool* pool) {
   const bool bmi2 = isa == entropy_isa::best && have_bmi2();
   auto decline = [&](const char* reason) -> std::optional<coef_frame> {
     if (why != nullptr) *why = reason;
@@ -876,7 +951,8 @@ std::optional<coef_frame> entropy_decode(std::span<const std::uint8_t> jpeg, int
             pl.rows_blocks = (pl.height_in_blocks + cp.v - 1) / cp.v * cp.v;
             // A sequential scan writes every block of its components (each
             // component is in exactly one); progressive scans accumulate.
-            pl.coef = coef_array(static_cast<std::size_t>(pl.stride_blocks) * static_cast<std::size_t>(pl.rows_blocks) * 64);
+            const std::size_t n = static_cast<std::size_t>(pl.stride_blocks) * static_cast<std::size_t>(pl.rows_blocks) * 64;
+            pl.coef = pool != nullptr ? pool->take(n) : coef_array(n);
             if (frame.progressive) std::memset(pl.coef.data(), 0, pl.coef.size() * sizeof(std::int16_t));
             if (!frame.progressive)
               pl.dc.assign(static_cast<std::size_t>(pl.stride_blocks) * static_cast<std::size_t>(pl.rows_blocks), 0);

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "decode/coef_decode.hpp"
+#include "decode/entropy.hpp"
 #include "decode/icc.hpp"
 #include "kycprep/base64.hpp"
 #include "kycprep/crop.hpp"
@@ -431,7 +432,35 @@ std::string_view to_string(detect_input d) noexcept {
   }
 }
 
+struct workspace::impl {
+  detail::coef_pool coefficients;
+};
+
+workspace::workspace() : impl_(std::make_unique<impl>()) {}
+workspace::~workspace() = default;
+workspace::workspace(workspace&&) noexcept = default;
+workspace& workspace::operator=(workspace&&) noexcept = default;
+std::size_t workspace::retained_bytes() const noexcept { return impl_ ? impl_->coefficients.retained_bytes() : 0; }
+void workspace::release() noexcept {
+  if (impl_) impl_->coefficients.clear();
+}
+
+namespace {
+result<prepared> prepare_with(std::span<const std::uint8_t> bytes, const prepare_options& opt, detail::coef_pool* pool);
+}  // namespace
+
 result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_options& opt) {
+  return prepare_with(bytes, opt, nullptr);
+}
+
+result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_options& opt, workspace& ws) {
+  if (!ws.impl_) ws.impl_ = std::make_unique<workspace::impl>();  // a moved-from workspace works again
+  ws.impl_->coefficients.set_limit(opt.max_coefficient_bytes);
+  return prepare_with(bytes, opt, &ws.impl_->coefficients);
+}
+
+namespace {
+result<prepared> prepare_with(std::span<const std::uint8_t> bytes, const prepare_options& opt, detail::coef_pool* pool) {
   if (auto e = validate(opt)) return std::move(*e);
   prepared out;
   stage_clock clock(out.timings);
@@ -497,7 +526,7 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
           }
       if (proxy_d > 1 &&
           (out.source.progressive || coefficient_bytes(out.source) <= opt.max_coefficient_bytes)) {
-        auto c = detail::read_coefficients(bytes, opt.decode);
+        auto c = detail::read_coefficients(bytes, opt.decode, pool);
         if (c) coefs.emplace(std::move(c).value());
         else if (c.error().code != error_code::unsupported_format) return std::move(c).error();
       }
@@ -619,6 +648,7 @@ result<prepared> prepare(std::span<const std::uint8_t> bytes, const prepare_opti
   clock.lap(stage::base64);
   return out;
 }
+}  // namespace
 
 result<std::vector<std::uint8_t>> read_file(const std::string& path, std::uint64_t max_bytes) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
