@@ -1975,24 +1975,26 @@ TEST(EntropyDecode, LargerProgressiveAndHighQualityFilesMatchLibjpeg) {
   }
 }
 
+// A sequential scan of the given components (a custom scan script entry).
+jpeg_scan_info ent_seq_scan(std::initializer_list<int> comps) {
+  jpeg_scan_info s{};
+  s.comps_in_scan = static_cast<int>(comps.size());
+  int i = 0;
+  for (int c : comps) s.component_index[i++] = c;
+  s.Se = 63;
+  return s;
+}
+
 TEST(EntropyDecode, NonInterleavedSequentialScansMatchLibjpeg) {
-  auto seq = [](std::initializer_list<int> comps) {
-    jpeg_scan_info s{};
-    s.comps_in_scan = static_cast<int>(comps.size());
-    int i = 0;
-    for (int c : comps) s.component_index[i++] = c;
-    s.Se = 63;
-    return s;
-  };
   for (const ent_layout& l : ent_layouts) {
     if (l.nc != 3) continue;
     ent_enc e = ent_with(l, 101, 77);
-    e.scans = {seq({0}), seq({1}), seq({2})};
+    e.scans = {ent_seq_scan({0}), ent_seq_scan({1}), ent_seq_scan({2})};
     ent_expect_exact(ent_encode(e), std::string(l.name) + " three scans");
-    e.scans = {seq({0}), seq({1, 2})};
+    e.scans = {ent_seq_scan({0}), ent_seq_scan({1, 2})};
     e.restart = 4;
     ent_expect_exact(ent_encode(e), std::string(l.name) + " Y then CbCr, restart 4");
-    e.scans = {seq({2}), seq({0, 1})};
+    e.scans = {ent_seq_scan({2}), ent_seq_scan({0, 1})};
     e.optimize = true;
     ent_expect_exact(ent_encode(e), std::string(l.name) + " Cr then YCb, optimized");
   }
@@ -2819,17 +2821,9 @@ namespace {
 // (an interleaved scan codes the MCUs' dummy blocks; a non-interleaved one
 // leaves them zero), as the arrays are no longer zeroed when allocated.
 TEST(CoefPool, ArraysAreReusedAndEveryBlockIsRewritten) {
-  auto seq = [](std::initializer_list<int> comps) {
-    jpeg_scan_info s{};
-    s.comps_in_scan = static_cast<int>(comps.size());
-    int i = 0;
-    for (int c : comps) s.component_index[i++] = c;
-    s.Se = 63;
-    return s;
-  };
   ent_enc e = ent_with(ent_layouts[0], 101, 77);  // 4:2:0, MCU padding on both axes
   const ent_bytes interleaved = ent_encode(e);
-  e.scans = {seq({0}), seq({1}), seq({2})};        // non-interleaved: padding blocks never coded
+  e.scans = {ent_seq_scan({0}), ent_seq_scan({1}), ent_seq_scan({2})};        // non-interleaved: padding blocks never coded
   const ent_bytes separate = ent_encode(e);
   for (const ent_bytes* b : {&interleaved, &separate}) {
     const ent_ref r = ent_libjpeg(*b);

@@ -150,7 +150,7 @@ KYCPREP_API result<prepared> prepare(std::span<const std::uint8_t> bytes, const 
 /// Memory one thread reuses from one prepare() call to the next. Without it
 /// each call takes its buffers afresh, and whenever the allocator has given
 /// the last ones back to the system (which other work in the process makes
-/// likely) touching them again costs thousands of page faults: 5-20 ms on a
+/// likely) touching them again costs thousands of page faults: 10-20 ms on a
 /// stripped 12 MP JPEG (docs/PERFORMANCE.md). Keep one per worker thread
 /// (the batch engine and `kycprep bench` do); it holds at most
 /// prepare_options::max_coefficient_bytes between calls. Not thread-safe:

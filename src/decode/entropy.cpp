@@ -619,9 +619,8 @@ template <scan_kind kind>
   if constexpr (kind == scan_kind::sequential) {
     // Each block is decoded into a zeroed scratch block in L1, then written
     // out whole with streaming stores (and its DC term into the plane's dc
-    // array). So the ~37 MB coefficient array is never zeroed, never read
-    // for ownership and never pulled through the caches, which keep the
-    // detector's data instead.
+    // array). So the ~37 MB coefficient array is never zeroed and never
+    // read for ownership (docs/PERFORMANCE.md: 1-2 ms at 12 MP).
     alignas(64) std::int16_t blk[64] = {};
     std::int16_t* dc[4] = {};
     for (int c = 0; c < sc.n; ++c) dc[c] = sc.comps[c].plane->dc.data();
@@ -713,9 +712,6 @@ bool decode_any_scan(const scan_setup& sc, bool progressive, std::vector<std::ve
 
 std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
 
-}  // namespace
-
-namespace {
 std::int16_t* allocate_coefficients(std::size_t n) {
   return static_cast<std::int16_t*>(::operator new(n * sizeof(std::int16_t), std::align_val_t{64}));
 }
@@ -752,10 +748,15 @@ coef_array coef_pool::take(std::size_t n) {
   return a;
 }
 
-void coef_pool::drop_smallest() noexcept {
+std::size_t coef_pool::smallest() const noexcept {
   std::size_t s = 0;
   for (std::size_t i = 1; i < count_; ++i)
     if (free_[i].capacity < free_[s].capacity) s = i;
+  return s;
+}
+
+void coef_pool::drop_smallest() noexcept {
+  const std::size_t s = smallest();
   retained_ -= free_[s].capacity * sizeof(std::int16_t);
   free_coefficients(free_[s].p);
   free_[s] = free_[--count_];
@@ -765,13 +766,9 @@ void coef_pool::drop_smallest() noexcept {
 // serve a smaller one too, not the other way round).
 void coef_pool::give(std::int16_t* p, std::size_t capacity) noexcept {
   const std::size_t bytes = capacity * sizeof(std::int16_t);
-  for (;;) {
-    const bool fits = count_ < max_buffers && retained_ + bytes <= limit_;
-    if (fits) break;
-    std::size_t s = 0;
-    for (std::size_t i = 1; i < count_; ++i)
-      if (free_[i].capacity < free_[s].capacity) s = i;
-    if (count_ == 0 || free_[s].capacity >= capacity || bytes > limit_) {
+  while (count_ == max_buffers || retained_ + bytes > limit_) {
+    // Make room only by dropping smaller arrays than this one.
+    if (count_ == 0 || bytes > limit_ || free_[smallest()].capacity >= capacity) {
       free_coefficients(p);
       return;
     }

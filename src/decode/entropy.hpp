@@ -106,6 +106,7 @@ class coef_pool {
   };
   static constexpr std::size_t max_buffers = 4;
   void give(std::int16_t* p, std::size_t capacity) noexcept;
+  [[nodiscard]] std::size_t smallest() const noexcept;  // index of the smallest kept array (count_ > 0)
   void drop_smallest() noexcept;
   std::array<buffer, max_buffers> free_{};
   std::size_t count_ = 0;
