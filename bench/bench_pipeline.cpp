@@ -33,7 +33,10 @@
 #include "kycprep/prepare.hpp"
 #include "kycprep/resize.hpp"
 
+#include <opencv2/objdetect.hpp>
+
 #include "decode/coef_decode.hpp"
+#include "detect/lbp_cascade.hpp"
 
 namespace {
 
@@ -262,6 +265,41 @@ void bm_detect_parts(benchmark::State& state, const std::string& name) {
   state.SetLabel(names[part]);
 }
 BENCHMARK_CAPTURE(bm_detect_parts, 12mp_nothumb, std::string("12mp_nothumb"))->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The first look's LBP cascade on the 240 px proxy of the stripped 12 MP
+// photo, as the default detector runs it (scale 1.1, 3 neighbours, 20 px):
+// 0 cv::CascadeClassifier, 1 kycprep's evaluation (AVX2 when present), 2 its
+// portable build. All three return the same boxes (tests/test_detect.cpp).
+void bm_lbp(benchmark::State& state, const std::string& name) {
+  const bytes_t* b = input_or_skip(state, name);
+  if (b == nullptr) return;
+  const char* file = "/usr/share/opencv4/lbpcascades/lbpcascade_frontalface.xml";
+  cv::CascadeClassifier cvc;
+  std::string why;
+  const auto ours = kycprep::detail::lbp_cascade::load(file, why);
+  if (!cvc.load(file) || !ours) return state.SkipWithError("lbpcascade_frontalface.xml unavailable (opencv-data)");
+  auto c = kycprep::detail::read_coefficients(*b, {});
+  if (!c) return state.SkipWithError(c.error().message.c_str());
+  const kycprep::image proxy = kycprep::detail::dc_luma_proxy(*c);
+  const double f = 240.0 / std::max(proxy.width, proxy.height);
+  const kycprep::image small = kycprep::resize(proxy.view(), static_cast<int>(proxy.width * f + 0.5),
+                                               static_cast<int>(proxy.height * f + 0.5));
+  const cv::Mat gray(small.height, small.width, CV_8UC1, const_cast<std::uint8_t*>(small.pixels.data()));
+  const int part = static_cast<int>(state.range(0));
+  kycprep::detail::lbp_scratch scratch;
+  std::vector<cv::Rect> rects;
+  std::vector<int> hits;
+  for (auto _ : state) {
+    if (part == 0) cvc.detectMultiScale(gray, rects, hits, 1.1, 3, 0, cv::Size(20, 20));
+    else
+      ours->detect(gray, 1.1, 3, cv::Size(20, 20), cv::Size(), rects, hits, scratch,
+                   part == 1 ? kycprep::detail::lbp_isa::best : kycprep::detail::lbp_isa::baseline);
+    benchmark::DoNotOptimize(rects.data());
+  }
+  static const char* const names[] = {"cv::CascadeClassifier", "kycprep best ISA", "kycprep baseline ISA"};
+  state.SetLabel(names[part]);
+}
+BENCHMARK_CAPTURE(bm_lbp, 12mp_nothumb, std::string("12mp_nothumb"))->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Orientation 6 on a 1512x2016 crop (the fast path) and on the full 12 MP frame (what it avoids).
 void bm_orient(benchmark::State& state) {

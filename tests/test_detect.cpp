@@ -14,7 +14,11 @@
 #include <thread>
 #include <vector>
 
+#include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>
+
 #include "detect/box_geometry.hpp"
+#include "detect/lbp_cascade.hpp"
 #include "kycprep/crop.hpp"
 #include "kycprep/decode.hpp"
 #include "kycprep/detect.hpp"
@@ -482,6 +486,152 @@ double faces_dev_accuracy(const std::shared_ptr<const face_detector>& det) {
     pass += ok;
   }
   return total ? static_cast<double>(pass) / total : 0.0;
+}
+
+// --- detail::lbp_cascade: our evaluation of the LBP cascade, held to be
+// the same as OpenCV's window for window.
+
+const char* const kLbpFrontal = "/usr/share/opencv4/lbpcascades/lbpcascade_frontalface.xml";
+const char* const kLbpImproved = "/usr/share/opencv4/lbpcascades/lbpcascade_frontalface_improved.xml";
+
+// Gray test images: every faces-dev photo at the proxy's 240 px and at odd
+// sizes, the astronaut, and noise (smooth and rough) at sizes that make the
+// pyramid's rounding and OpenCV's stripe ends matter.
+std::vector<std::pair<std::string, cv::Mat>> lbp_test_images() {
+  std::vector<std::pair<std::string, cv::Mat>> out;
+  const auto add_photo = [&](const std::string& name, const image& img) {
+    const cv::Mat gray = [&] {
+      cv::Mat m(img.height, img.width, img.channels == 3 ? CV_8UC3 : CV_8UC1, const_cast<std::uint8_t*>(img.pixels.data()),
+                img.stride());
+      cv::Mat g;
+      if (img.channels == 3) cv::cvtColor(m, g, cv::COLOR_RGB2GRAY);
+      else g = m.clone();
+      return g;
+    }();
+    for (const int long_side : {240, 317, 96}) {
+      const double f = static_cast<double>(long_side) / std::max(gray.cols, gray.rows);
+      cv::Mat small;
+      cv::resize(gray, small, cv::Size(std::max(1, int(std::lround(gray.cols * f))), std::max(1, int(std::lround(gray.rows * f)))),
+                 0, 0, cv::INTER_AREA);
+      out.emplace_back(name + "@" + std::to_string(long_side), small);
+    }
+  };
+  const fs::path dir = test::shared_dir() / "faces-dev";
+  if (fs::exists(dir))
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const auto ext = e.path().extension().string();
+      if (ext != ".jpg" && ext != ".jpeg" && ext != ".png") continue;
+      if (auto img = load(e.path())) add_photo(e.path().filename().string(), *img);
+    }
+  if (auto a = load(kSkimage / "astronaut.png")) add_photo("astronaut", *a);
+  cv::RNG rng(12345);
+  for (const cv::Size sz : {cv::Size(240, 180), cv::Size(241, 181), cv::Size(180, 240), cv::Size(97, 64), cv::Size(24, 24),
+                            cv::Size(25, 31), cv::Size(480, 50), cv::Size(33, 200)}) {
+    cv::Mat rough(sz, CV_8UC1), smooth;
+    rng.fill(rough, cv::RNG::UNIFORM, 0, 256);
+    cv::GaussianBlur(rough, smooth, cv::Size(0, 0), 2.5);
+    cv::normalize(smooth, smooth, 0, 255, cv::NORM_MINMAX);
+    out.emplace_back("noise " + std::to_string(sz.width) + "x" + std::to_string(sz.height), rough);
+    out.emplace_back("smooth noise " + std::to_string(sz.width) + "x" + std::to_string(sz.height), smooth);
+  }
+  return out;
+}
+
+// OpenCV's parallel_for_ would split the rows across threads and change
+// the order of the raw windows; one thread gives the reference order.
+struct one_opencv_thread {
+  int was = cv::getNumThreads();
+  one_opencv_thread() { cv::setNumThreads(1); }
+  ~one_opencv_thread() { cv::setNumThreads(was); }
+};
+
+TEST(LbpCascade, RawWindowsAreOpenCvsInTheSameOrder) {
+  one_opencv_thread one;
+  const auto images = lbp_test_images();
+  ASSERT_GE(images.size(), 16u);
+  std::size_t windows = 0, images_with_windows = 0;
+  for (const char* file : {kLbpFrontal, kLbpImproved}) {
+    if (!fs::exists(file)) GTEST_SKIP() << file << " is absent (Debian package opencv-data)";
+    cv::CascadeClassifier cv_cascade(file);
+    ASSERT_FALSE(cv_cascade.empty());
+    std::string why;
+    const auto ours = detail::lbp_cascade::load(file, why);
+    ASSERT_TRUE(ours) << why;
+    detail::lbp_scratch scratch;
+    struct setting { double scale; cv::Size min, max; };
+    const setting settings[] = {{1.1, {20, 20}, {}}, {1.2, {30, 30}, {}}, {1.05, {0, 0}, {90, 90}}};
+    for (std::size_t si = 0; si < std::size(settings); ++si) {
+      const setting& s = settings[si];
+      for (std::size_t ii = 0; ii < images.size(); ++ii) {
+        // The default setting on every image, the others on a third (time).
+        if (si > 0 && ii % 3 != si) continue;
+        const auto& [name, gray] = images[ii];
+        std::vector<cv::Rect> want;
+        cv_cascade.detectMultiScale(gray, want, s.scale, 0, 0, s.min, s.max);
+        for (const auto isa : {detail::lbp_isa::best, detail::lbp_isa::baseline}) {
+          std::vector<cv::Rect> got;
+          ours->candidates(gray, s.scale, s.min, s.max, got, scratch, isa);
+          ASSERT_EQ(got, want) << file << " on " << name << ", scale " << s.scale << ", "
+                               << (isa == detail::lbp_isa::best ? "best" : "baseline") << " build";
+        }
+        windows += want.size();
+        images_with_windows += !want.empty();
+      }
+    }
+  }
+  // The comparison means something only if there were windows to compare.
+  EXPECT_GT(windows, 1000u);
+  EXPECT_GT(images_with_windows, 30u);
+}
+
+TEST(LbpCascade, GroupedDetectionsAndCountsAreOpenCvs) {
+  one_opencv_thread one;
+  if (!fs::exists(kLbpFrontal)) GTEST_SKIP() << kLbpFrontal << " is absent (Debian package opencv-data)";
+  cv::CascadeClassifier cv_cascade(kLbpFrontal);
+  std::string why;
+  const auto ours = detail::lbp_cascade::load(kLbpFrontal, why);
+  ASSERT_TRUE(ours) << why;
+  detail::lbp_scratch scratch;
+  std::size_t faces = 0;
+  for (const auto& [name, gray] : lbp_test_images()) {
+    for (const int neighbours : {1, 3}) {
+      std::vector<cv::Rect> want, got;
+      std::vector<int> want_hits, got_hits;
+      cv_cascade.detectMultiScale(gray, want, want_hits, 1.1, neighbours, 0, cv::Size(20, 20));
+      ours->detect(gray, 1.1, neighbours, cv::Size(20, 20), cv::Size(), got, got_hits, scratch);
+      ASSERT_EQ(got, want) << name << ", min_neighbors " << neighbours;
+      ASSERT_EQ(got_hits, want_hits) << name << ", min_neighbors " << neighbours;
+      faces += want.size();
+    }
+  }
+  EXPECT_GT(faces, 30u);
+}
+
+TEST(LbpCascade, RefusesWhatItCannotEvaluate) {
+  std::string why;
+  EXPECT_FALSE(detail::lbp_cascade::load("/nonexistent/cascade.xml", why));
+  EXPECT_FALSE(why.empty());
+  const char* haar = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml";
+  if (fs::exists(haar)) {
+    why.clear();
+    EXPECT_FALSE(detail::lbp_cascade::load(haar, why)) << "a Haar cascade is not an LBP cascade";
+    EXPECT_NE(why.find("LBP"), std::string::npos) << why;
+  }
+  // A stump whose feature lies outside the window would read outside the
+  // integral image.
+  const fs::path bad = fs::temp_directory_path() / "kycprep_lbp_bad.xml";
+  {
+    std::ofstream f(bad);
+    f << R"(<?xml version="1.0"?><opencv_storage><cascade><stageType>BOOST</stageType><featureType>LBP</featureType>
+<height>24</height><width>24</width><featureParams><maxCatCount>256</maxCatCount></featureParams><stageNum>1</stageNum>
+<stages><_><maxWeakCount>1</maxWeakCount><stageThreshold>-1.</stageThreshold><weakClassifiers><_>
+<internalNodes>0 -1 0 -1 -1 -1 -1 -1 -1 -1 -1</internalNodes><leafValues>1. -1.</leafValues></_></weakClassifiers></_></stages>
+<features><_><rect>20 0 3 3</rect></_></features></cascade></opencv_storage>)";
+  }
+  why.clear();
+  EXPECT_FALSE(detail::lbp_cascade::load(bad.string(), why));
+  EXPECT_NE(why.find("outside"), std::string::npos) << why;
+  fs::remove(bad);
 }
 
 TEST(FacesDev, CascadeAccuracyFloor) {

@@ -17,6 +17,7 @@
 #include <opencv2/objdetect.hpp>
 
 #include "detect/cv_bridge.hpp"
+#include "detect/lbp_cascade.hpp"
 #include "detect/object_pool.hpp"
 
 namespace kycprep {
@@ -38,13 +39,20 @@ box_calibration calibration_for(const std::string& path) {
   return {};  // the Haar frontal-face cascades
 }
 
+// One caller's cascades. An LBP face cascade (the default) runs on
+// kycprep's own evaluation (detail::lbp_cascade: the same boxes, about twice
+// as fast), shared read-only by every set; any other face cascade on
+// OpenCV's.
 struct cascade_set {
+  std::shared_ptr<const detail::lbp_cascade> lbp;
+  detail::lbp_scratch lbp_scratch;
   cv::CascadeClassifier face, confirm, eyes;
 };
 
-std::unique_ptr<cascade_set> load_set(const cascade_options& o) {
+std::unique_ptr<cascade_set> load_set(const cascade_options& o, std::shared_ptr<const detail::lbp_cascade> lbp) {
   auto s = std::make_unique<cascade_set>();
-  if (!s->face.load(o.face_cascade)) return nullptr;
+  s->lbp = std::move(lbp);
+  if (!s->lbp && !s->face.load(o.face_cascade)) return nullptr;
   if (!o.confirm_cascade.empty() && !s->confirm.load(o.confirm_cascade)) return nullptr;
   if (!o.eye_cascade.empty() && !s->eyes.load(o.eye_cascade)) return nullptr;
   return s;
@@ -52,8 +60,10 @@ std::unique_ptr<cascade_set> load_set(const cascade_options& o) {
 
 class cascade_detector final : public face_detector {
  public:
-  cascade_detector(cascade_options opt, std::unique_ptr<cascade_set> first)
-      : opt_(std::move(opt)), cal_(calibration_for(opt_.face_cascade)), pool_([o = opt_] { return load_set(o); }) {
+  cascade_detector(cascade_options opt, std::shared_ptr<const detail::lbp_cascade> lbp,
+                   std::unique_ptr<cascade_set> first)
+      : opt_(std::move(opt)), cal_(calibration_for(opt_.face_cascade)),
+        pool_([o = opt_, lbp = std::move(lbp)] { return load_set(o, lbp); }) {
     pool_.put(std::move(first));
   }
 
@@ -68,8 +78,11 @@ class cascade_detector final : public face_detector {
       const cv::Mat gray = detail::to_gray(detail::wrap(img));
       std::vector<cv::Rect> rects;
       std::vector<int> hits;
-      set->face.detectMultiScale(gray, rects, hits, opt_.scale_factor, opt_.min_neighbors, 0,
-                                 cv::Size(opt_.min_face_px, opt_.min_face_px));
+      const cv::Size min_face(opt_.min_face_px, opt_.min_face_px);
+      if (set->lbp)
+        set->lbp->detect(gray, opt_.scale_factor, opt_.min_neighbors, min_face, cv::Size(), rects, hits, set->lbp_scratch);
+      else
+        set->face.detectMultiScale(gray, rects, hits, opt_.scale_factor, opt_.min_neighbors, 0, min_face);
       std::vector<face> out;
       out.reserve(rects.size());
       for (std::size_t i = 0; i < rects.size(); ++i) {
@@ -188,9 +201,11 @@ result<std::shared_ptr<const face_detector>> make_cascade_detector(const cascade
     }
   }
   try {
-    auto first = load_set(opt);
+    std::string why;  // not an LBP stump cascade: OpenCV evaluates it
+    std::shared_ptr<const detail::lbp_cascade> lbp = detail::lbp_cascade::load(opt.face_cascade, why);
+    auto first = load_set(opt, lbp);
     if (!first) return {error_code::detector_unavailable, stage::detect, "cannot load the cascade files"};
-    return std::shared_ptr<const face_detector>(std::make_shared<cascade_detector>(opt, std::move(first)));
+    return std::shared_ptr<const face_detector>(std::make_shared<cascade_detector>(opt, std::move(lbp), std::move(first)));
   } catch (const cv::Exception& e) {
     return {error_code::detector_unavailable, stage::detect, std::string("cannot load cascade: ") + e.what()};
   }
