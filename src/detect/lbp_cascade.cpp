@@ -227,7 +227,8 @@ void lbp_cascade::scan_level(float scale, int y_end, int step, cv::Size working,
   sc.result.assign(static_cast<std::size_t>(nwin) + 8, -1);
   const cv::Mat& sum = sc.sum;
   const int rows = sum.rows, cols = sum.cols;
-  std::vector<std::int32_t> offsets(features_.size() * 16);
+  std::vector<std::int32_t>& offsets = sc.offsets;
+  offsets.resize(features_.size() * 16);
 
 #if defined(KYCPREP_LBP_AVX2)
   // `step` planes, plane p holding integral columns p, p + step, p + 2 step,
@@ -238,12 +239,14 @@ void lbp_cascade::scan_level(float scale, int y_end, int step, cv::Size working,
   const int ps = (cols + step - 1) / step + 8;
   const std::size_t plane = static_cast<std::size_t>(rows) * static_cast<std::size_t>(ps);
   if (avx2) {
-    sc.lanes.assign(plane * static_cast<std::size_t>(step), 0);
+    sc.lanes.resize(plane * static_cast<std::size_t>(step));
     for (int r = 0; r < rows; ++r) {
       const std::int32_t* s = sum.ptr<std::int32_t>(r);
       for (int p = 0; p < step; ++p) {
         std::int32_t* d = sc.lanes.data() + static_cast<std::size_t>(p) * plane + static_cast<std::size_t>(r) * ps;
-        for (int c = p, i = 0; c < cols; c += step, ++i) d[i] = s[c];
+        int i = 0;
+        for (int c = p; c < cols; c += step, ++i) d[i] = s[c];
+        std::fill(d + i, d + ps, 0);  // the padding lanes past the row's end read (results unused)
       }
     }
     for (std::size_t f = 0; f < features_.size(); ++f)

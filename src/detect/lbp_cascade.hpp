@@ -36,8 +36,9 @@ enum class lbp_isa { best, baseline };
 struct lbp_scratch {
   cv::Mat scaled;                   ///< the current pyramid level
   cv::Mat sum;                      ///< its integral image (CV_32S)
-  std::vector<std::int32_t> lanes;  ///< the integral image laid out for 8-wide loads
-  std::vector<std::int8_t> result;  ///< per window of one row: 1 face, 0 rejected by stage 0, -1 later
+  std::vector<std::int32_t> lanes;    ///< the integral image laid out for 8-wide loads
+  std::vector<std::int32_t> offsets;  ///< 16 corner offsets per feature, for the current level
+  std::vector<std::int8_t> result;    ///< per window of one row: 1 face, 0 rejected by stage 0, -1 later
 };
 
 class lbp_cascade {
