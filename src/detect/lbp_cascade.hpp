@@ -2,7 +2,7 @@
 // detect stage).
 //
 // The default detector's first look runs lbpcascade_frontalface on a
-// 240-pixel proxy. cv::CascadeClassifier spends ~7 ms there, almost all of
+// 240-pixel proxy. cv::CascadeClassifier spends ~7-8 ms there, almost all of
 // it evaluating one window at a time. This class runs the same cascade, read
 // from the same XML file, on the same image pyramid (cv::resize with
 // OpenCV's arguments, exact integer integral images) and visits the same
