@@ -610,6 +610,17 @@ TEST(LbpCascade, GroupedDetectionsAndCountsAreOpenCvs) {
   if (fs::exists(test::shared_dir() / "faces-dev")) EXPECT_GT(faces, 30u);  // else too few photos to count
 }
 
+// The default detector falls back to OpenCV silently when the LBP file is
+// not one lbp_cascade takes: keep the default on the fast path.
+TEST(LbpCascade, TheDefaultFaceCascadeIsEvaluatedByKycprep) {
+  const cascade_options defaults;
+  if (!fs::exists(defaults.face_cascade)) GTEST_SKIP() << defaults.face_cascade << " is absent (opencv-data)";
+  std::string why;
+  const auto c = detail::lbp_cascade::load(defaults.face_cascade, why);
+  ASSERT_TRUE(c) << why;
+  EXPECT_EQ(c->window(), cv::Size(24, 24));
+}
+
 TEST(LbpCascade, RefusesWhatItCannotEvaluate) {
   std::string why;
   EXPECT_FALSE(detail::lbp_cascade::load("/nonexistent/cascade.xml", why));
