@@ -50,8 +50,14 @@ void corner_offsets(const lbp_cascade::feature& f, int row_step, ColOf col_of, s
 // LBPEvaluator::OptFeature::calc: the 8 blocks around the centre, clockwise
 // from the top left (128) to the middle left (1), each set when its sum is
 // at least the centre's.
+// Block sums are taken modulo 2^32 (unsigned, so an integral image that
+// wraps on a huge image is defined behaviour, as in the AVX2 build): the
+// true sums are small, so they come out exact.
 inline int lbp_code(const std::int32_t* p, const std::int32_t* o) {
-  const auto block = [&](int a, int b, int c, int d) { return p[o[a]] - p[o[b]] - p[o[c]] + p[o[d]]; };
+  const auto at = [&](int k) { return static_cast<std::uint32_t>(p[o[k]]); };
+  const auto block = [&](int a, int b, int c, int d) {
+    return static_cast<std::int32_t>(at(a) - at(b) - at(c) + at(d));
+  };
   const int cval = block(5, 6, 9, 10);
   return (block(0, 1, 4, 5) >= cval ? 128 : 0) | (block(1, 2, 5, 6) >= cval ? 64 : 0) |
          (block(2, 3, 6, 7) >= cval ? 32 : 0) | (block(6, 7, 10, 11) >= cval ? 16 : 0) |
@@ -254,8 +260,6 @@ void lbp_cascade::scan_level(float scale, int y_end, int step, cv::Size working,
                      [&](int dx) { return static_cast<int>(static_cast<std::size_t>(dx % step) * plane) + dx / step; },
                      offsets.data() + 16 * f);
   }
-#else
-  (void)avx2;
 #endif
   const int sstep = static_cast<int>(sum.step1());
   if (!avx2)

@@ -16,6 +16,7 @@
 // that damage reaches the inflate and unfilter stages instead of stopping at
 // a CRC. Random bytes rarely get past a CRC; this reaches deep into both
 // readers.
+#include <array>
 #include <csetjmp>
 #include <cstddef>
 #include <cstdint>
@@ -91,16 +92,15 @@ void compare(std::span<const std::uint8_t> bytes, std::uint8_t knobs) {
 // --- the generator ---------------------------------------------------------
 
 std::uint32_t crc32(const std::uint8_t* p, std::size_t n) {
-  static std::uint32_t table[256];
-  static bool made = false;
-  if (!made) {
+  static const auto table = [] {
+    std::array<std::uint32_t, 256> t{};
     for (std::uint32_t i = 0; i < 256; ++i) {
       std::uint32_t c = i;
       for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      table[i] = c;
+      t[i] = c;
     }
-    made = true;
-  }
+    return t;
+  }();
   std::uint32_t c = 0xFFFFFFFFu;
   for (std::size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
   return c ^ 0xFFFFFFFFu;
